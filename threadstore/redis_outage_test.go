@@ -1,0 +1,155 @@
+package threadstore
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+)
+
+// tcpProxy forwards connections from a port on 127.0.0.1 to target. Stop closes every
+// connection and the listener, like a Redis server that goes away. Start listens on the
+// same port again.
+type tcpProxy struct {
+	target string
+	addr   string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+func startProxy(t *testing.T, target string) *tcpProxy {
+	t.Helper()
+	p := &tcpProxy{target: target, addr: "127.0.0.1:0", conns: make(map[net.Conn]struct{})}
+	if err := p.Start(); err != nil {
+		t.Fatalf("start proxy: %v", err)
+	}
+	t.Cleanup(p.Stop)
+	return p
+}
+
+func (p *tcpProxy) Start() error {
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.addr = ln.Addr().String()
+	p.mu.Unlock()
+
+	p.wg.Go(func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.wg.Go(func() { p.forward(conn) })
+		}
+	})
+	return nil
+}
+
+func (p *tcpProxy) forward(client net.Conn) {
+	server, err := net.Dial("tcp", p.target)
+	if err != nil {
+		client.Close()
+		return
+	}
+	if !p.track(client, server) {
+		return
+	}
+
+	var copies sync.WaitGroup
+	copies.Go(func() { io.Copy(server, client); server.Close() })
+	copies.Go(func() { io.Copy(client, server); client.Close() })
+	copies.Wait()
+
+	p.mu.Lock()
+	delete(p.conns, client)
+	delete(p.conns, server)
+	p.mu.Unlock()
+}
+
+// track registers both ends of a connection, or closes them when the proxy is stopped.
+func (p *tcpProxy) track(conns ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln == nil {
+		for _, c := range conns {
+			c.Close()
+		}
+		return false
+	}
+	for _, c := range conns {
+		p.conns[c] = struct{}{}
+	}
+	return true
+}
+
+func (p *tcpProxy) Stop() {
+	p.mu.Lock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+		delete(p.conns, c)
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+func TestRedisOutageMidRun(t *testing.T) {
+	testRedisClient(t)
+	server, err := url.Parse(testRedisURL())
+	if err != nil {
+		t.Fatalf("parse test url: %v", err)
+	}
+	proxy := startProxy(t, server.Host)
+	viaProxy := *server
+	viaProxy.Host = proxy.addr
+	s := openTestRedis(t, viaProxy.String(), Options{}, newTestPrefix(t))
+	ctx := testContext(t)
+	key := ThreadKey{"C01", "1.0"}
+
+	if err := s.PutThread(ctx, key, Thread{RootID: 1}); err != nil {
+		t.Fatalf("PutThread before the outage: %v", err)
+	}
+
+	proxy.Stop()
+	shortCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err = s.PutThread(shortCtx, key, Thread{RootID: 2})
+	if err == nil {
+		t.Fatal("PutThread during the outage returned no error")
+	}
+	if errors.Is(err, ErrNotFound) {
+		t.Errorf("PutThread during the outage error = %v, want a connection error", err)
+	}
+	if _, err := s.Thread(shortCtx, key); err == nil || errors.Is(err, ErrNotFound) {
+		t.Errorf("Thread during the outage error = %v, want a connection error", err)
+	}
+
+	if err := proxy.Start(); err != nil {
+		t.Fatalf("restart proxy: %v", err)
+	}
+	// The caller retries the write, and the client reconnects by itself.
+	eventually(t, "PutThread succeeds after the outage", func() bool {
+		return s.PutThread(ctx, key, Thread{RootID: 2}) == nil
+	})
+	got, err := s.Thread(ctx, key)
+	if err != nil {
+		t.Fatalf("Thread after the outage: %v", err)
+	}
+	if got.RootID != 2 {
+		t.Errorf("RootID after the outage = %d, want 2", got.RootID)
+	}
+}
