@@ -106,7 +106,9 @@ func New(t testing.TB, opts ...Option) *Server {
 	mux.HandleFunc("GET /files-pri/{key}/", s.serveFile)
 	mux.HandleFunc("POST /actions/", s.serveResponseURL)
 	mux.HandleFunc("GET /{$}", s.serveSignIn)
-	s.srv = httptest.NewServer(mux)
+	// The handlers read s.srv and s.apiURL, so both are set before the server serves.
+	s.srv = httptest.NewUnstartedServer(mux)
+	s.srv.Start()
 	s.apiURL = s.srv.URL + "/api/"
 	t.Cleanup(s.Close)
 	return s

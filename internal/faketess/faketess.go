@@ -107,7 +107,8 @@ func New(t testing.TB, opts ...Option) *Server {
 	for _, opt := range opts {
 		opt(s)
 	}
-	s.srv = httptest.NewServer(s.routes())
+	s.srv = httptest.NewUnstartedServer(s.routes())
+	s.srv.Start()
 	s.URL = s.srv.URL
 	t.Cleanup(func() {
 		close(s.done)
