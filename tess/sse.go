@@ -7,8 +7,10 @@ import (
 )
 
 const (
-	// sseReadSize is the first size of the read buffer; it grows for longer lines.
-	sseReadSize = 32 << 10
+	// sseReadSize is the first size of the read buffer; it grows for longer lines. Tess
+	// events are a few hundred bytes, and every reply in flight holds one buffer, so it
+	// starts small.
+	sseReadSize = 4 << 10
 	// maxEventBytes bounds one line and the data of one event, so that a broken stream
 	// cannot take all memory.
 	maxEventBytes = 16 << 20
