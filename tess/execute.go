@@ -14,8 +14,8 @@ import (
 	"time"
 )
 
-// errStreamIdle ends a stream that received nothing for Config.StreamIdleTimeout.
-var errStreamIdle = errors.New("tess: stream received nothing for the idle timeout")
+// errStreamIdle ends a stream that received no event for Config.StreamIdleTimeout.
+var errStreamIdle = errors.New("tess: stream received no event for the idle timeout")
 
 // executeBody is the JSON body of POST /agents/{id}/execute.
 type executeBody struct {
@@ -125,14 +125,15 @@ func (c *Client) Execute(ctx context.Context, req ExecuteRequest, onProgress fun
 }
 
 // finishStreamed returns a streamed execution that reached a terminal status. A success
-// without any text is read once more from GET /agent-responses/{id}, in case the stream
-// carried the text in a form this client does not know.
+// is read once more from GET /agent-responses/{id} when the stream gave no text, in case
+// it carried the text in a form this client does not know, or when its outputs read both
+// as deltas and as cumulative text.
 func (c *Client) finishStreamed(ctx context.Context, st *runState) (*Result, error) {
-	if st.kind == statusSucceeded && st.text.text == "" && st.id != 0 {
+	if st.kind == statusSucceeded && (st.text.text == "" || st.text.ambiguous) && st.id != 0 {
 		var ev execution
 		err := c.retry(ctx, "get execution", func() error { return c.getExecution(ctx, st.id, &ev) })
 		if err != nil {
-			c.log.Warn("tess execution finished without text and could not be read",
+			c.log.Warn("tess could not read a finished execution to confirm its text",
 				"execution_id", st.id,
 				"err", err)
 		} else if classify(ev.Status) == statusSucceeded {
@@ -169,8 +170,8 @@ func (c *Client) streamOnce(ctx context.Context, path string, body []byte, st *r
 	if !isEventStream(resp) {
 		return c.readExecuteJSON(req, resp, st)
 	}
-	r := &idleReader{r: resp.Body, timer: idle, timeout: c.cfg.StreamIdleTimeout}
-	err = c.readEvents(newSSEReader(r), st)
+	err = c.readEvents(newSSEReader(resp.Body), st, func() { idle.Reset(c.cfg.StreamIdleTimeout) })
+	err = c.redactErr(err)
 	switch {
 	case err == nil: // a terminal status
 		return nil
@@ -190,20 +191,24 @@ func (c *Client) streamOnce(ctx context.Context, path string, body []byte, st *r
 }
 
 // readEvents applies events to st until a terminal status, the end of the stream or a read
-// error. It returns nil after a terminal status, and otherwise the read error, io.EOF
-// included.
-func (c *Client) readEvents(events *sseReader, st *runState) error {
+// error, and calls onEvent after each event that has data. Comments such as keep-alives
+// are not events, so a stream that sends only those still meets the idle timeout. It
+// returns nil after a terminal status, and otherwise the read error, io.EOF included.
+func (c *Client) readEvents(events *sseReader, st *runState, onEvent func()) error {
 	var ev execution
 	for {
 		data, err := events.Next()
 		if err != nil {
 			return err
 		}
+		onEvent()
 		if string(data) == "[DONE]" {
 			continue
 		}
 		if err := decodeExecution(data, &ev); err != nil {
-			c.log.Debug("tess skipped an event that is not an execution", "execution_id", st.id, "err", err)
+			c.log.Debug("tess skipped an event that is not an execution",
+				"execution_id", st.id,
+				"err", c.redactErr(err))
 			continue
 		}
 		st.applyEvent(&ev)
@@ -219,7 +224,7 @@ func (c *Client) readExecuteJSON(req *http.Request, resp *http.Response, st *run
 	var ev execution
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxJSONBody))
 	if err != nil {
-		return &transientError{fmt.Errorf("tess: read %s %s: %w", req.Method, req.URL.Path, err)}
+		return &transientError{c.redactErr(fmt.Errorf("tess: read %s %s: %w", req.Method, req.URL.Path, err))}
 	}
 	if err := decodeExecution(unwrapEnvelope(raw), &ev); err != nil || ev.ID == 0 {
 		return &transientError{fmt.Errorf("tess: %s %s: response is neither a stream nor an execution",
@@ -239,19 +244,4 @@ func isEventStream(resp *http.Response) bool {
 	}
 	mediaType, _, _ := mime.ParseMediaType(ct)
 	return mediaType == "text/event-stream"
-}
-
-// idleReader restarts an idle timer on every read that returns bytes.
-type idleReader struct {
-	r       io.Reader
-	timer   *time.Timer
-	timeout time.Duration
-}
-
-func (r *idleReader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	if n > 0 {
-		r.timer.Reset(r.timeout)
-	}
-	return n, err
 }

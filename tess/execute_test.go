@@ -401,7 +401,7 @@ func TestExecutePollDeadline(t *testing.T) {
 	srv := faketess.New(t)
 	srv.Queue(faketess.Script{Deltas: []string{"partial ", "rest"}, Cut: faketess.CutEOF, CutAfter: 1,
 		PendingPolls: 1 << 30})
-	c, _ := newFakeClient(t, srv, func(cfg *Config) { cfg.PollDeadline = 200 * time.Millisecond })
+	c, _ := newFakeClient(t, srv, func(cfg *Config) { cfg.PollDeadline = time.Second })
 	res, err := c.Execute(testContext(t), ExecuteRequest{AgentID: "7", Message: "hi"}, nil)
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
@@ -434,7 +434,10 @@ func TestExecuteStreamIdle(t *testing.T) {
 	srv := faketess.New(t)
 	hold := make(chan struct{})
 	defer close(hold)
-	srv.Queue(faketess.Script{Deltas: []string{"a", "b"}, HoldAfter: 1, Hold: hold})
+	// On a loaded machine the first event may come after the idle timeout, and the call
+	// is retried; each retry gets the same script, so the outcome does not change.
+	script := faketess.Script{Deltas: []string{"a", "b"}, HoldAfter: 1, Hold: hold}
+	srv.Queue(script, script, script, script)
 	c, _ := newFakeClient(t, srv, func(cfg *Config) { cfg.StreamIdleTimeout = 500 * time.Millisecond })
 	res, err := c.Execute(testContext(t), ExecuteRequest{AgentID: "7", Message: "hi"}, nil)
 	if err != nil {
@@ -472,7 +475,7 @@ func TestExecutePollErrors(t *testing.T) {
 func TestExecutePollNotFound(t *testing.T) {
 	srv := faketess.New(t)
 	srv.Queue(faketess.Script{Deltas: []string{"x", "y"}, Cut: faketess.CutEOF, CutAfter: 1})
-	srv.Inject(faketess.Fault{Path: "/agent-responses/", Status: 404})
+	srv.Inject(faketess.Fault{Path: "/agent-responses/", Status: 404, Times: 100})
 	c, _ := newFakeClient(t, srv, nil)
 	res, err := c.Execute(testContext(t), ExecuteRequest{AgentID: "7", Message: "hi"}, nil)
 	var apiErr *APIError
@@ -481,5 +484,8 @@ func TestExecutePollNotFound(t *testing.T) {
 	}
 	if res == nil || res.Text != "x" {
 		t.Errorf("result = %+v, want the streamed text", res)
+	}
+	if n := srv.CallCount("GET", "/agent-responses/"); n != maxPollNotFound+1 {
+		t.Errorf("polls = %d, want %d before giving up on a lasting 404", n, maxPollNotFound+1)
 	}
 }

@@ -54,7 +54,9 @@ func (c *Client) send(ctx context.Context, req *http.Request) (*http.Response, e
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &transientError{fmt.Errorf("tess: %s %s: %w", req.Method, req.URL.Path, err)}
+		// net/http quotes malformed response lines and header values in its errors, so
+		// a server that echoes the request could put the key there.
+		return nil, &transientError{c.redactErr(fmt.Errorf("tess: %s %s: %w", req.Method, req.URL.Path, err))}
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp, nil
@@ -89,10 +91,11 @@ func (c *Client) getJSON(ctx context.Context, path string, v any) error {
 func (c *Client) decodeBody(req *http.Request, resp *http.Response, v any) error {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJSONBody))
 	if err != nil {
-		return &transientError{fmt.Errorf("tess: read %s %s: %w", req.Method, req.URL.Path, err)}
+		return &transientError{c.redactErr(fmt.Errorf("tess: read %s %s: %w", req.Method, req.URL.Path, err))}
 	}
 	if err := json.Unmarshal(unwrapEnvelope(body), v); err != nil {
-		return fmt.Errorf("tess: decode %s %s: %w", req.Method, req.URL.Path, err)
+		// Decoding errors quote the value that did not decode.
+		return c.redactErr(fmt.Errorf("tess: decode %s %s: %w", req.Method, req.URL.Path, err))
 	}
 	return nil
 }
@@ -122,7 +125,7 @@ func (c *Client) readAPIError(req *http.Request, resp *http.Response) *APIError 
 		}
 		e.RetryAfter = seconds(float64(body.RetryAfter))
 	} else if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
-		e.Message = c.redact(truncate(strings.TrimSpace(string(raw)), 200))
+		e.Message = truncate(c.redact(strings.TrimSpace(string(raw))), 200)
 	}
 	if e.RetryAfter <= 0 {
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
@@ -176,16 +179,23 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return seconds(s)
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), maxRetryAfter)
 	}
 	return 0
 }
 
-// seconds converts a count of seconds to a Duration, treating negative and absurd values
-// as absent.
+// maxRetryAfter bounds a wait read from a response, so that a huge value, which still
+// asks for a long wait, cannot overflow a Duration.
+const maxRetryAfter = 24 * time.Hour
+
+// seconds converts a count of seconds to a Duration of at most maxRetryAfter, treating
+// zero, negative and NaN values as absent.
 func seconds(s float64) time.Duration {
-	if s <= 0 || s > 24*3600 {
+	switch {
+	case !(s > 0):
 		return 0
+	case s >= maxRetryAfter.Seconds():
+		return maxRetryAfter
 	}
 	return time.Duration(s * float64(time.Second))
 }
@@ -196,6 +206,25 @@ func (c *Client) redact(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(s, c.cfg.APIKey, "[redacted]")
+}
+
+// redactedError is an error whose text has the API key removed. It unwraps to the
+// original error, so that errors.Is and errors.As still match it.
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactErr returns err with the API key removed from its text, or err itself when its
+// text does not contain the key.
+func (c *Client) redactErr(err error) error {
+	if err == nil || c.cfg.APIKey == "" || !strings.Contains(err.Error(), c.cfg.APIKey) {
+		return err
+	}
+	return &redactedError{err: err, text: c.redact(err.Error())}
 }
 
 // isRetryable reports whether err is worth retrying: a 429, a 5xx or a transient error.

@@ -33,15 +33,20 @@ func (p *polledExecution) UnmarshalJSON(b []byte) error {
 	return decodeExecution(b, (*execution)(p))
 }
 
+// maxPollNotFound is how many 404s polling an execution takes before it gives up, because
+// Tess may not serve an execution yet right after starting it.
+const maxPollNotFound = 3
+
 // poll polls st.id after a first wait until a terminal status, a lasting error or the
 // poll deadline. Waits grow from Config.PollInterval by half each time up to
-// Config.PollMaxInterval, and are at least what a 429 asked for. A 429, a 5xx or a
-// connection error is logged once and polling goes on.
+// Config.PollMaxInterval, and are at least what a 429 asked for. A 429, a 5xx, a
+// connection error or one of the first maxPollNotFound 404s is logged once and polling
+// goes on.
 func (c *Client) poll(ctx context.Context, st *runState, wait time.Duration) (*Result, error) {
 	pctx, cancel := context.WithTimeout(ctx, c.cfg.PollDeadline)
 	defer cancel()
 	interval := c.cfg.PollInterval
-	failures := 0
+	failures, notFound := 0, 0
 	for {
 		if err := sleep(pctx, jitter(wait, 0.1)); err != nil {
 			return st.result(), c.pollStopped(ctx, st)
@@ -50,6 +55,10 @@ func (c *Client) poll(ctx context.Context, st *runState, wait time.Duration) (*R
 
 		var ev execution
 		err := c.getExecution(pctx, st.id, &ev)
+		if isNotFound(err) {
+			notFound++
+		}
+		transient := isRetryable(err) || (isNotFound(err) && notFound <= maxPollNotFound)
 		switch {
 		case err == nil:
 			if failures > 0 {
@@ -60,7 +69,7 @@ func (c *Client) poll(ctx context.Context, st *runState, wait time.Duration) (*R
 			if st.kind != statusRunning {
 				return st.finish(c.redact)
 			}
-		case isRetryable(err) && pctx.Err() == nil:
+		case transient && pctx.Err() == nil:
 			failures++
 			if failures == 1 {
 				c.log.Warn("tess poll failed, still polling", "execution_id", st.id, "err", err)
@@ -86,6 +95,12 @@ func (c *Client) pollStopped(ctx context.Context, st *runState) error {
 		"deadline", c.cfg.PollDeadline)
 	return fmt.Errorf("tess: execution %d still %q after %s: %w",
 		st.id, st.status, c.cfg.PollDeadline, ErrTimeout)
+}
+
+// isNotFound reports whether err is an HTTP 404 from the API.
+func isNotFound(err error) bool {
+	var apiErr *APIError
+	return errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound
 }
 
 // rateLimitWait returns the capped wait a 429 asked for, or 0 for other errors.

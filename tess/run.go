@@ -32,6 +32,9 @@ func classify(status string) statusKind {
 type transcript struct {
 	b    strings.Builder
 	text string
+	// ambiguous is set once an output could have been read either as a delta or as
+	// cumulative text, such as a delta "ha" after the text "ha".
+	ambiguous bool
 }
 
 // add applies the output of one stream event and reports whether the text changed. An
@@ -41,11 +44,16 @@ func (t *transcript) add(out string) bool {
 	if out == "" {
 		return false
 	}
-	if strings.HasPrefix(out, t.text) {
+	switch {
+	case strings.HasPrefix(out, t.text):
+		t.ambiguous = t.ambiguous || t.text != ""
 		if len(out) == len(t.text) {
 			return false
 		}
 		out = out[len(t.text):]
+	case strings.HasPrefix(t.text, out):
+		// A delta that repeats the start of the text, or cumulative output that shrank.
+		t.ambiguous = true
 	}
 	t.b.WriteString(out)
 	t.text = t.b.String()
@@ -95,6 +103,10 @@ func (st *runState) applyEvent(ev *execution) {
 	}
 	st.events++
 	st.applyMeta(ev)
+	if st.kind != statusRunning && ev.Output == st.text.text {
+		// A terminal event that repeats the whole text confirms it.
+		return
+	}
 	if st.text.add(ev.Output) {
 		st.progress()
 	}

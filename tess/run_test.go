@@ -32,17 +32,20 @@ func TestClassify(t *testing.T) {
 
 func TestTranscriptAdd(t *testing.T) {
 	tests := []struct {
-		name    string
-		outputs []string
-		want    string
+		name      string
+		outputs   []string
+		want      string
+		ambiguous bool // the outputs also read another way
 	}{
-		{"deltas", []string{"Hel", "lo", " world"}, "Hello world"},
-		{"cumulative", []string{"Hel", "Hello", "Hello world"}, "Hello world"},
-		{"cumulative repeated", []string{"Hel", "Hel", "Hello"}, "Hello"},
-		{"empty outputs", []string{"", "a", "", "b", ""}, "ab"},
-		{"cumulative then deltas", []string{"a", "ab", "c"}, "abc"},
-		{"final repeats whole text", []string{"Hi", " there", "Hi there"}, "Hi there"},
-		{"delta that is a prefix", []string{"abc", "ab"}, "abcab"},
+		{"deltas", []string{"Hel", "lo", " world"}, "Hello world", false},
+		{"one output", []string{"Hello"}, "Hello", false},
+		{"cumulative", []string{"Hel", "Hello", "Hello world"}, "Hello world", true},
+		{"cumulative repeated", []string{"Hel", "Hel", "Hello"}, "Hello", true},
+		{"empty outputs", []string{"", "a", "", "b", ""}, "ab", false},
+		{"cumulative then deltas", []string{"a", "ab", "c"}, "abc", true},
+		{"final repeats whole text", []string{"Hi", " there", "Hi there"}, "Hi there", true},
+		{"delta that is a prefix", []string{"abc", "ab"}, "abcab", true},
+		{"delta inside the text", []string{"abc", "b"}, "abcb", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,6 +55,9 @@ func TestTranscriptAdd(t *testing.T) {
 			}
 			if tr.text != tt.want {
 				t.Errorf("text = %q, want %q", tr.text, tt.want)
+			}
+			if tr.ambiguous != tt.ambiguous {
+				t.Errorf("ambiguous = %v, want %v", tr.ambiguous, tt.ambiguous)
 			}
 		})
 	}

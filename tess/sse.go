@@ -36,6 +36,10 @@ type sseReader struct {
 	bomChecked bool
 	err        error // read error, io.EOF at the end; returned once buf is drained
 	emptyReads int
+
+	// scanned counts the bytes at buf[start:] that contain no line ending, so that a
+	// line arriving in many reads is scanned once.
+	scanned int
 }
 
 func newSSEReader(r io.Reader) *sseReader {
@@ -61,7 +65,7 @@ func (s *sseReader) Next() ([]byte, error) {
 			}
 		default:
 			if err := s.field(line); err != nil {
-				s.err, s.start, s.end = err, 0, 0
+				s.err, s.start, s.end, s.scanned = err, 0, 0, 0
 				s.data, s.pending = s.data[:0], false
 				return nil, err
 			}
@@ -119,14 +123,17 @@ func (s *sseReader) line() ([]byte, error) {
 		}
 		b := s.buf[s.start:s.end]
 		if s.bomChecked {
-			if i := lineEnd(b); i >= 0 {
+			if i := lineEnd(b[s.scanned:]); i >= 0 {
+				i += s.scanned
 				s.skipLF = b[i] == '\r'
 				s.start += i + 1
+				s.scanned = 0
 				return b[:i], nil
 			}
+			s.scanned = len(b)
 		}
 		if s.err != nil {
-			s.start = s.end
+			s.start, s.scanned = s.end, 0
 			if s.err == io.EOF && len(b) > 0 {
 				return b, nil
 			}

@@ -134,6 +134,18 @@ func TestSSEReaderTooLarge(t *testing.T) {
 	}
 }
 
+func TestSSEReaderLongEventSmallReads(t *testing.T) {
+	big := strings.Repeat("y", 1<<20)
+	input := ": keep-alive\r\ndata: " + big + "\r\ndata: z\r\n\r\ndata: after\r\n\r\n"
+	got, err := readAll(iotest.OneByteReader(strings.NewReader(input)))
+	if err != nil {
+		t.Fatalf("err = %v", err)
+	}
+	if len(got) != 2 || got[0] != big+"\nz" || got[1] != "after" {
+		t.Errorf("got %d events, want the 1 MiB event and the one after it", len(got))
+	}
+}
+
 // referenceEvents parses a whole stream the plain way, as the specification words it.
 func referenceEvents(input []byte) []string {
 	input = bytes.TrimPrefix(input, []byte("\xef\xbb\xbf"))
@@ -253,6 +265,20 @@ func BenchmarkSSEReader(b *testing.B) {
 	reportPerEvent(b, &before, events)
 }
 
+// BenchmarkSSEReaderLongEvent measures one 8 MiB event arriving in reads of the size of
+// a TCP segment, where a reader that scanned the whole line again after each read would
+// slow down with the square of its length.
+func BenchmarkSSEReaderLongEvent(b *testing.B) {
+	stream := []byte("data: " + strings.Repeat("x", 8<<20) + "\n\n")
+	b.SetBytes(int64(len(stream)))
+	for b.Loop() {
+		s := newSSEReader(&chunkReader{data: stream, sizes: []int{1448}})
+		if data, err := s.Next(); err != nil || len(data) != 8<<20 {
+			b.Fatalf("err = %v after %d bytes", err, len(data))
+		}
+	}
+}
+
 // BenchmarkStreamDecode measures what Execute does per event: framing, JSON decoding of
 // the execution and growing the transcript.
 func BenchmarkStreamDecode(b *testing.B) {
@@ -265,7 +291,7 @@ func BenchmarkStreamDecode(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		st := &runState{}
-		err := c.readEvents(newSSEReader(bytes.NewReader(stream)), st)
+		err := c.readEvents(newSSEReader(bytes.NewReader(stream)), st, func() {})
 		if err != io.EOF || st.events != events {
 			b.Fatalf("err = %v after %d events, want EOF after %d", err, st.events, events)
 		}

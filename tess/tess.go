@@ -45,8 +45,8 @@ type Config struct {
 	PollMaxInterval time.Duration
 	// FileDeadline is the overall limit for Tess to process an uploaded file; default 5m.
 	FileDeadline time.Duration
-	// StreamIdleTimeout ends a stream that has received no bytes for this long, after which
-	// the execution is polled; default 2m.
+	// StreamIdleTimeout ends a stream that has received no event for this long, after which
+	// the execution is polled; default 2m. Comment lines such as keep-alives do not count.
 	StreamIdleTimeout time.Duration
 	// MaxFileBytes is the largest upload sent; default 200 MB, the documented Tess limit.
 	MaxFileBytes int64

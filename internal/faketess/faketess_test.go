@@ -135,6 +135,12 @@ func TestStreamScriptOptions(t *testing.T) {
 				t.Errorf("terminal event = %+v, want failed with error", last)
 			}
 		}},
+		{"failed in capitals", Script{Deltas: []string{"a"}, Status: "FAILED", Error: "quota"}, func(t *testing.T, evs []event, _ []string) {
+			last := evs[len(evs)-1]
+			if last.Status != "FAILED" || last.Error == nil || *last.Error != "quota" {
+				t.Errorf("terminal event = %+v, want FAILED with its error", last)
+			}
+		}},
 		{"crlf and keep-alive", Script{Deltas: []string{"a"}, CRLF: true, KeepAlive: true}, func(t *testing.T, _ []event, lines []string) {
 			if !slices.Contains(lines, ": keep-alive") {
 				t.Errorf("no keep-alive comment in %q", lines)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -101,9 +102,9 @@ func (ex *execution) appendID(b []byte, id int64) []byte {
 	return strconv.AppendInt(b, id, 10)
 }
 
-// isFailure reports whether status is a failed terminal status.
+// isFailure reports whether status is a failed terminal status, in any letter case.
 func isFailure(status string) bool {
-	switch status {
+	switch strings.ToLower(status) {
 	case "failed", "error", "canceled", "cancelled":
 		return true
 	}
