@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -238,6 +239,13 @@ func (s *boltStore) Lock(ctx context.Context, key string, ttl time.Duration) (fu
 	if err := checkLockArgs(key, ttl); err != nil {
 		return nil, err
 	}
+	// The locks live in memory and would still work, but a caller that holds one expects
+	// to use the store, which fails once closed.
+	select {
+	case <-s.stopSweep:
+		return nil, fmt.Errorf("lock %q: %w", key, bolterrors.ErrDatabaseNotOpen)
+	default:
+	}
 	unlock, err := s.locks.Lock(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("lock %q: %w", key, err)
@@ -281,7 +289,14 @@ func wrapUnlessNotFound(err error, format string, args ...any) error {
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
+// maxExpiry is the latest time that Unix nanoseconds in an int64 hold, in the year 2262.
+var maxExpiry = time.Unix(0, math.MaxInt64)
+
+// encodeExpiry stores t, or maxExpiry for a later t, whose UnixNano would overflow.
 func encodeExpiry(t time.Time) []byte {
+	if t.After(maxExpiry) {
+		t = maxExpiry
+	}
 	return binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano()))
 }
 

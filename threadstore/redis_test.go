@@ -149,7 +149,9 @@ func TestRedisLockRenewedUntilHolderStops(t *testing.T) {
 	prefix := newTestPrefix(t)
 	holder := openTestRedis(t, testRedisURL(), Options{}, prefix)
 	other := openTestRedis(t, testRedisURL(), Options{}, prefix)
-	const ttl = 1500 * time.Millisecond
+	// The holder renews every ttl/3, so the lock is lost only when its renewal stalls for
+	// two thirds of ttl, 2s, far longer than the stalls of a loaded test machine.
+	const ttl = 3 * time.Second
 
 	unlock, err := holder.Lock(ctx, "k", ttl)
 	if err != nil {
@@ -157,8 +159,9 @@ func TestRedisLockRenewedUntilHolderStops(t *testing.T) {
 	}
 	defer unlock()
 
-	// Without renewal the key would expire after ttl, and the waiter gives up after 2.7 ttl.
-	waitCtx, cancel := context.WithTimeout(ctx, 4*time.Second)
+	// Without renewal the key would expire after ttl, and the waiter, which tries again
+	// within about 100ms, would take it well before it gives up 1s later.
+	waitCtx, cancel := context.WithTimeout(ctx, ttl+time.Second)
 	defer cancel()
 	if _, err := other.Lock(waitCtx, "k", ttl); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Lock while the holder renews: error = %v, want context.DeadlineExceeded", err)

@@ -24,6 +24,7 @@ func testStore(t *testing.T, open openFunc) {
 		{"thread expires", testThreadExpires},
 		{"mark seen", testMarkSeen},
 		{"mark seen concurrent", testMarkSeenConcurrent},
+		{"mark seen longest ttl", testMarkSeenLongestTTL},
 		{"files oldest first", testFilesOrder},
 		{"file missing", testFileMissing},
 		{"pending replies", testPending},
@@ -115,7 +116,8 @@ func testThreadMissing(t *testing.T, open openFunc) {
 
 func testThreadExpires(t *testing.T, open openFunc) {
 	ctx := testContext(t)
-	s := open(t, Options{ThreadTTL: 300 * time.Millisecond})
+	const ttl = 300 * time.Millisecond
+	s := open(t, Options{ThreadTTL: ttl})
 	key := ThreadKey{"C01", "1.1"}
 
 	if err := s.PutThread(ctx, key, Thread{RootID: 9}); err != nil {
@@ -129,51 +131,73 @@ func testThreadExpires(t *testing.T, open openFunc) {
 		return errors.Is(err, ErrNotFound)
 	})
 
-	// A new PutThread starts the thread again.
-	if err := s.PutThread(ctx, key, Thread{RootID: 10}); err != nil {
-		t.Fatalf("PutThread after expiry: %v", err)
-	}
-	got, err := s.Thread(ctx, key)
-	if err != nil {
-		t.Fatalf("Thread after new put: %v", err)
-	}
-	if got.RootID != 10 {
-		t.Errorf("RootID = %d, want 10", got.RootID)
-	}
+	// A new PutThread starts the thread again. A loaded machine may take longer than the
+	// short ttl between the write and the read, so only a read within the ttl must find
+	// the thread, and the pair is tried again otherwise.
+	eventually(t, "the thread put again is found", func() bool {
+		put := time.Now()
+		if err := s.PutThread(ctx, key, Thread{RootID: 10}); err != nil {
+			t.Fatalf("PutThread after expiry: %v", err)
+		}
+		got, err := s.Thread(ctx, key)
+		switch {
+		case err == nil:
+			if got.RootID != 10 {
+				t.Errorf("RootID = %d, want 10", got.RootID)
+			}
+			return true
+		case !errors.Is(err, ErrNotFound):
+			t.Fatalf("Thread after new put: %v", err)
+		case time.Since(put) < ttl:
+			t.Fatalf("Thread right after PutThread error = %v, want the thread", err)
+		}
+		return false
+	})
 }
 
 func testMarkSeen(t *testing.T, open openFunc) {
 	ctx := testContext(t)
 	s := open(t, Options{})
-	const ttl = 300 * time.Millisecond
 
-	first, err := s.MarkSeen(ctx, "Ev01", ttl)
+	first, err := s.MarkSeen(ctx, "Ev01", time.Hour)
 	if err != nil || !first {
 		t.Fatalf("first MarkSeen = %v, %v; want true, nil", first, err)
 	}
-	first, err = s.MarkSeen(ctx, "Ev01", ttl)
+	first, err = s.MarkSeen(ctx, "Ev01", time.Hour)
 	if err != nil || first {
 		t.Fatalf("second MarkSeen = %v, %v; want false, nil", first, err)
 	}
-	first, err = s.MarkSeen(ctx, "Ev02", ttl)
+	first, err = s.MarkSeen(ctx, "Ev02", time.Hour)
 	if err != nil || !first {
 		t.Fatalf("MarkSeen of another event = %v, %v; want true, nil", first, err)
 	}
 
+	// A short ttl: a call within it sees the event, and a call after it does not. Only
+	// the elapsed time tells which, because a loaded machine can be slow between calls.
+	const ttl = 300 * time.Millisecond
+	marked := time.Now()
+	first, err = s.MarkSeen(ctx, "Ev03", ttl)
+	if err != nil || !first {
+		t.Fatalf("first MarkSeen with a short ttl = %v, %v; want true, nil", first, err)
+	}
+	first, err = s.MarkSeen(ctx, "Ev03", ttl)
+	if err != nil || (first && time.Since(marked) < ttl) {
+		t.Fatalf("MarkSeen within the ttl = %v, %v; want false, nil", first, err)
+	}
 	eventually(t, "the event id expires", func() bool {
-		first, err := s.MarkSeen(ctx, "Ev01", ttl)
+		first, err := s.MarkSeen(ctx, "Ev03", time.Hour)
 		if err != nil {
 			t.Fatalf("MarkSeen: %v", err)
 		}
 		return first
 	})
-	first, err = s.MarkSeen(ctx, "Ev01", time.Hour)
+	first, err = s.MarkSeen(ctx, "Ev03", time.Hour)
 	if err != nil || first {
 		t.Errorf("MarkSeen right after it expired and was marked again = %v, %v; want false, nil",
 			first, err)
 	}
 
-	if _, err := s.MarkSeen(ctx, "Ev03", 0); err == nil {
+	if _, err := s.MarkSeen(ctx, "Ev04", 0); err == nil {
 		t.Errorf("MarkSeen with ttl 0 returned no error")
 	}
 }

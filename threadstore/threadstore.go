@@ -111,12 +111,15 @@ type Limiter interface {
 type Options struct {
 	ThreadTTL time.Duration // threads unused for this long are forgotten; default 30 days
 	Logger    *slog.Logger  // receives sweep and lock renewal failures; default discards
+	// KeyPrefix starts every Redis key, so that several bots can share one Redis server;
+	// default "tessbot:". The bbolt backend ignores it.
+	KeyPrefix string
 
 	// The fields below exist for tests.
 	now           func() time.Time // clock for UpdatedAt and bolt expiry; default time.Now
 	sweepInterval time.Duration    // time between bolt sweeps; default ThreadTTL/10, 1s to 1h
 	openTimeout   time.Duration    // how long OpenBolt waits for the file lock; default 1s
-	keyPrefix     string           // prefix of every Redis key; default "tessbot:"
+	keyPrefix     string           // prefix of every Redis key; default KeyPrefix
 }
 
 const (
@@ -141,6 +144,9 @@ func (opts Options) withDefaults() Options {
 	}
 	if opts.openTimeout <= 0 {
 		opts.openTimeout = defaultOpenTimeout
+	}
+	if opts.keyPrefix == "" {
+		opts.keyPrefix = opts.KeyPrefix
 	}
 	if opts.keyPrefix == "" {
 		opts.keyPrefix = defaultKeyPrefix
