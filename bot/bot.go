@@ -40,6 +40,7 @@ type bot struct {
 	threads   *threadQueues
 	files     *attacher // nil in tests that build a bot without it; files are then ignored
 	operations
+	durability
 
 	// turnCtx is cancelled when the shutdown grace runs out: Tess calls and turns that
 	// have not started stop. writeCtx lives finalWriteWindow longer, so the replies that
@@ -58,7 +59,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return err
 	}
 
-	store, err := openStore(ctx, cfg)
+	store, err := openStore(ctx, cfg, logger.With("component", "store"))
 	if err != nil {
 		return err
 	}
@@ -120,8 +121,8 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 }
 
 // openStore opens Redis when REDIS_URL is set, otherwise the bbolt file in DATA_DIR.
-func openStore(ctx context.Context, cfg Config) (threadstore.Store, error) {
-	opts := threadstore.Options{ThreadTTL: cfg.ThreadTTL}
+func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (threadstore.Store, error) {
+	opts := threadstore.Options{ThreadTTL: cfg.ThreadTTL, Logger: logger, KeyPrefix: cfg.RedisKeyPrefix}
 	if cfg.RedisURL != "" {
 		store, err := threadstore.OpenRedis(ctx, cfg.RedisURL, opts)
 		if err != nil {
@@ -165,15 +166,23 @@ func (b *bot) run(ctx context.Context, api *slack.Client) error {
 	if b.cfg.schedulerTuning != nil {
 		b.cfg.schedulerTuning(&schedCfg)
 	}
+	b.initDurability(&schedCfg)
 	b.sched = scheduler.New(api, schedCfg)
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- b.sched.Run(schedCtx) }()
 
 	b.threads = newThreadQueues(b.runTurn)
+	recoverCtx, stopRecovery := context.WithCancel(turnCtx)
+	defer stopRecovery()
+	b.startRecovery(recoverCtx)
 	sm := socketmode.New(api, socketmode.OptionLog(slog.NewLogLogger(b.log.Handler(), slog.LevelDebug)))
 	socketCtx, stopSocket := context.WithCancel(ctx)
 	socketDone := make(chan error, 1)
-	go func() { socketDone <- sm.RunContext(socketCtx) }()
+	socketExited := make(chan struct{})
+	go func() {
+		defer close(socketExited)
+		socketDone <- sm.RunContext(socketCtx)
+	}()
 
 	b.log.Info("bot started", "bot_user_id", b.botUserID)
 	incoming := make(chan message, incomingBuffer)
@@ -190,10 +199,14 @@ func (b *bot) run(ctx context.Context, api *slack.Client) error {
 		b.log.Info("stopping: no new events; replies in flight get the shutdown grace")
 	}
 	stopSocket()
+	// The client closes its connection and stops once socketCtx ends; it must not outlive Run.
+	<-socketExited
+	stopRecovery()
 	close(incoming)
 	<-dispatched
 
 	b.drain(cancelTurns, cancelWrites)
+	b.retries.stop()
 	b.notes.Wait()
 	cancelSched()
 	if serr := <-schedDone; serr != nil && !errors.Is(serr, context.Canceled) {
@@ -203,12 +216,13 @@ func (b *bot) run(ctx context.Context, api *slack.Client) error {
 	return err
 }
 
-// drain waits for the turns in flight. After the grace period it cancels them, and after
-// finalWriteWindow more it cancels their last Slack writes.
+// drain waits for the turns and recoveries in flight. After the grace period it cancels
+// them, and after finalWriteWindow more it cancels their last Slack writes.
 func (b *bot) drain(cancelTurns, cancelWrites context.CancelFunc) {
 	done := make(chan struct{})
 	go func() {
 		b.threads.wait()
+		b.recoveries.Wait()
 		close(done)
 	}()
 	if b.threads.active() > 0 {

@@ -34,6 +34,7 @@ type Config struct {
 	TessAPIURL      string `envconfig:"TESS_API_URL" default:"https://api.tess.im" desc:"base URL of the Tess API"`
 	DataDir         string `envconfig:"DATA_DIR" default:"./data" desc:"directory of the embedded store (tessbot.db)"`
 	RedisURL        string `envconfig:"REDIS_URL" secret:"true" desc:"redis:// or rediss:// URL of a Redis store shared by replicas; empty uses the embedded store"`
+	RedisKeyPrefix  string `envconfig:"REDIS_KEY_PREFIX" default:"tessbot:" desc:"prefix of every Redis key; bots of different Slack apps that share one Redis need different prefixes"`
 	LogLevel        string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat       string `envconfig:"LOG_FORMAT" default:"text" desc:"text or json"`
 
@@ -69,6 +70,10 @@ type Config struct {
 	// listener that Run creates, so that tests can read them.
 	metrics         *metrics.Metrics
 	metricsListener net.Listener
+
+	// storeRetry, when set, replaces the schedule of the background retries of failed
+	// store writes, so that tests need not wait seconds.
+	storeRetry *retryPolicy
 }
 
 // Variable describes one environment variable of Config.

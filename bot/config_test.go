@@ -71,6 +71,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		{"TESS_API_URL", cfg.TessAPIURL, "https://api.tess.im"},
 		{"DATA_DIR", cfg.DataDir, "./data"},
 		{"REDIS_URL", cfg.RedisURL, ""},
+		{"REDIS_KEY_PREFIX", cfg.RedisKeyPrefix, "tessbot:"},
 		{"LOG_LEVEL", cfg.LogLevel, "info"},
 		{"LOG_FORMAT", cfg.LogFormat, "text"},
 		{"EDIT_INTERVAL", cfg.EditInterval, time.Second},
@@ -278,7 +279,7 @@ func TestVariablesListsConfig(t *testing.T) {
 	want := []string{
 		"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "TESS_API_KEY", "TESS_AGENT_ID",
 		"TESS_WORKSPACE_ID", "SLACK_API_URL", "TESS_API_URL", "DATA_DIR", "REDIS_URL",
-		"LOG_LEVEL", "LOG_FORMAT", "EDIT_INTERVAL", "SLACK_UPDATES_PER_MINUTE", "MESSAGE_LIMIT",
+		"REDIS_KEY_PREFIX", "LOG_LEVEL", "LOG_FORMAT", "EDIT_INTERVAL", "SLACK_UPDATES_PER_MINUTE", "MESSAGE_LIMIT",
 		"SHUTDOWN_GRACE", "TESS_REQUESTS_PER_SECOND", "TESS_POLL_DEADLINE", "THREAD_TTL",
 		"METRICS_ADDR", "ALLOWED_CHANNELS", "ALLOWED_USERS", "CHANNEL_AGENTS", "TESS_MODEL",
 		"TESS_TOOLS", "TESS_TEMPERATURE", "THREAD_CONTEXT_MESSAGES", "STOP_BUTTON",

@@ -82,7 +82,7 @@ func stripMention(text, userID string) string {
 // dispatch routes the messages of incoming, in arrival order, until incoming is closed.
 func (b *bot) dispatch(incoming <-chan message) {
 	for m := range incoming {
-		b.route(m)
+		b.routeCatchingPanic(m)
 	}
 }
 
@@ -123,9 +123,12 @@ func seenID(m message) string {
 }
 
 // engaged reports whether the bot answers in the thread: a turn is queued or running
-// there, or the store has its conversation.
+// there, or the store has its conversation, or a write of it waits for a retry.
 func (b *bot) engaged(key threadstore.ThreadKey, log *slog.Logger) bool {
 	if b.threads.has(key) {
+		return true
+	}
+	if _, ok := b.retries.waitingThread(key); ok {
 		return true
 	}
 	ctx, cancel := context.WithTimeout(b.turnCtx, storeTimeout)

@@ -53,6 +53,7 @@ type turn struct {
 // runTurn answers m in its thread. The thread's queue calls it, one turn per thread at a
 // time.
 func (b *bot) runTurn(m message) {
+	defer b.catchTurnPanic(m)
 	t := &turn{
 		b:       b,
 		msg:     m,
@@ -62,19 +63,20 @@ func (b *bot) runTurn(m message) {
 	}
 	t.log = b.log.With("channel", t.key.Channel, "thread_ts", t.key.ThreadTS, "ts", m.TS)
 	if b.turnCtx.Err() != nil {
-		t.log.Warn("turn dropped at shutdown")
+		t.dropAtShutdown()
 		return
 	}
 
 	unlock := t.lock()
 	defer unlock()
 	if b.turnCtx.Err() != nil {
-		t.log.Warn("turn dropped at shutdown")
+		t.dropAtShutdown()
 		return
 	}
 
 	t.reply = t.startReply()
 	defer t.endReply()
+	defer t.finishOnPanic()
 	prompt := stripMention(m.Text, b.botUserID)
 	files := decodeFiles(m.Files)
 	if prompt == "" && len(files) == 0 {
@@ -119,8 +121,7 @@ func (t *turn) execute(prompt string) (*tess.Result, error) {
 // lock takes the thread's lock in the store, so that replicas sharing a Redis store also
 // run one turn per thread. Without the store the in-process queue still orders turns.
 func (t *turn) lock() (unlock func()) {
-	name := "thread:" + t.key.Channel + ":" + t.key.ThreadTS
-	unlock, err := t.b.store.Lock(t.b.turnCtx, name, lockTTL)
+	unlock, err := t.b.store.Lock(t.b.turnCtx, threadLockName(t.key), lockTTL)
 	if err != nil {
 		if t.b.turnCtx.Err() == nil {
 			t.b.metrics.StoreError("lock")
@@ -136,7 +137,7 @@ func (t *turn) lock() (unlock func()) {
 func (t *turn) loadThread() bool {
 	ctx, cancel := context.WithTimeout(t.b.turnCtx, storeTimeout)
 	defer cancel()
-	thread, err := t.b.store.Thread(ctx, t.key)
+	thread, err := t.readThread(ctx)
 	switch {
 	case errors.Is(err, threadstore.ErrNotFound):
 		return true
@@ -231,7 +232,7 @@ func (t *turn) setText(text string) {
 }
 
 // saveThread stores the thread's conversation, which also marks it as used now. A failure
-// is logged and the reply goes on: only the next turn loses the context.
+// is logged and the reply goes on, while the write is retried in the background.
 func (t *turn) saveThread(rootID int64) {
 	t.savedRoot = true
 	t.rootID = rootID
@@ -240,11 +241,14 @@ func (t *turn) saveThread(rootID int64) {
 	}
 	ctx, cancel := context.WithTimeout(t.b.writeCtx, storeTimeout)
 	defer cancel()
-	err := t.b.store.PutThread(ctx, t.key, threadstore.Thread{RootID: rootID, AgentID: t.agentID})
-	if err != nil {
+	thread := threadstore.Thread{RootID: rootID, AgentID: t.agentID}
+	if err := t.b.store.PutThread(ctx, t.key, thread); err != nil {
 		t.b.metrics.StoreError("put_thread")
-		t.log.Error("store thread failed", "err", err)
+		t.log.Error("store thread failed; retrying in the background", "err", err)
+		t.b.retries.putThread(t.key, thread, t.log)
+		return
 	}
+	t.b.retries.wroteThread(t.key)
 }
 
 // finish shows the final text, or the partial text with a note when err is not nil, and
@@ -310,7 +314,10 @@ func (t *turn) awaitFinal() {
 	if t.placeholderTS != "" {
 		if err := t.b.store.DeletePending(ctx, t.key.Channel, t.placeholderTS); err != nil {
 			t.b.metrics.StoreError("delete_pending")
-			t.log.Error("delete pending reply failed", "message_ts", t.placeholderTS, "err", err)
+			t.log.Error("delete pending reply failed; retrying in the background",
+				"message_ts", t.placeholderTS,
+				"err", err)
+			t.b.retries.deletePending(t.key.Channel, t.placeholderTS, t.log)
 		}
 	}
 }
@@ -332,7 +339,7 @@ func withNote(parts []string, note string, limit int) []string {
 	}
 	last := parts[len(parts)-1]
 	joined := last + "\n\n" + note
-	if len([]rune(joined)) > limit {
+	if mrkdwn.Length(joined) > limit {
 		return append(parts, note)
 	}
 	return append(parts[:len(parts)-1:len(parts)-1], joined)
