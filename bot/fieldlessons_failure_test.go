@@ -329,7 +329,7 @@ func TestQuietStreamKeepsWholeAnswer(t *testing.T) {
 	h.tess.Queue(faketess.Script{Deltas: []string{first, rest}, Hold: never, HoldAfter: 1})
 
 	ts := h.mention("take your time", "")
-	reply := h.waitReplyText(channelID, ts, 0, rendered(first+rest)[0])
+	reply := h.waitReplyText(channelID, ts, 0, rendered(first + rest)[0])
 
 	if !strings.Contains(reply.VisibleText(), "w00001") {
 		t.Errorf("reply %q lost the first 200 characters", reply.VisibleText())

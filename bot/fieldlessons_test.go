@@ -321,11 +321,6 @@ func sectionTexts(t *testing.T, raw string) []string {
 }
 
 func TestFrozenFirstPartDropsStopButton(t *testing.T) {
-	// NOTE: the scheduler writes a message only when its text changes, and sends the Stop
-	// button, split into section blocks of 3,000 characters, on every write of the first
-	// message before the final one. A first part that is complete before the answer ends
-	// therefore keeps the button and code fences cut between its sections.
-	t.Skip("the scheduler does not clear the blocks of a first message that the final text leaves unchanged")
 	var code strings.Builder
 	for i := 1; code.Len() < 3800; i++ {
 		fmt.Fprintf(&code, "echo \"line %04d of the script\" >> /tmp/out.log\n", i)

@@ -8,9 +8,10 @@ import (
 )
 
 // Block Kit limits that Slack documents for one message: 3,000 characters of text in a
-// section block and 50 blocks.
+// section block and 50 blocks. Section text is measured in UTF-16 code units, which are
+// never fewer than the characters.
 const (
-	maxSectionRunes = 3000
+	maxSectionChars = 3000
 	maxBlocks       = 50
 )
 
@@ -18,9 +19,12 @@ const (
 type ReplyOptions struct {
 	// Actions, when not nil, is shown below the text of the reply's first message until
 	// the reply's final text, for example a Stop button. While it shows, that message is
-	// sent as section blocks of its text followed by Actions, with the text also in the
-	// text field as the notification fallback. The final text clears the blocks. When
-	// Slack rejects the blocks, the reply goes on without Actions.
+	// sent as section blocks of its text followed by Actions, because Slack does not show
+	// the text field of a message with blocks. The text field still carries the text, as
+	// the notification fallback. A code block cut between two sections is closed and
+	// reopened. After Finish, the message gets a final edit without blocks, also when the
+	// final text leaves its text unchanged. When Slack rejects the blocks, the reply goes
+	// on without Actions.
 	Actions slack.Block
 }
 
@@ -57,10 +61,10 @@ func (r *Reply) blocksOf(w *write, m *message) {
 	}
 }
 
-// textBlocks returns text as section blocks of at most maxSectionRunes, followed by
-// actions, or nil when that needs more than maxBlocks blocks.
+// textBlocks returns text as section blocks of at most maxSectionChars (see
+// splitSections), followed by actions, or nil when that needs more than maxBlocks blocks.
 func textBlocks(text string, actions slack.Block) []slack.Block {
-	pieces := splitLimit(text, maxSectionRunes)
+	pieces := splitSections(text, maxSectionChars)
 	if len(pieces)+1 > maxBlocks {
 		return nil
 	}

@@ -169,8 +169,130 @@ func TestStartSendsNoBlocks(t *testing.T) {
 }
 
 func TestTextBlocksTooMany(t *testing.T) {
-	text := strings.Repeat("x", maxSectionRunes*maxBlocks)
+	text := strings.Repeat("x", maxSectionChars*maxBlocks)
 	if blocks := textBlocks(text, stopButton()); blocks != nil {
 		t.Errorf("textBlocks returned %d blocks, want nil past the block limit", len(blocks))
+	}
+}
+
+// frozenFirstMessage starts a reply with Actions in a new thread of C1 and sets its two
+// parts. It returns once the first message shows its complete text with the button, as
+// when the first part of an answer is complete before the answer ends. It returns the
+// reply, the thread's ts and the ts of both messages.
+func frozenFirstMessage(t *testing.T, srv *fakeslack.Server, s *Scheduler, parts []string) (r *Reply, root string, ts []string) {
+	t.Helper()
+	root = srv.Seed(fakeslack.Msg{Channel: "C1", User: "U1", Text: "question"})
+	r = s.StartWithOptions("C1", root, "…", ReplyOptions{Actions: stopButton()})
+	first := placeholderTS(t, r)
+	r.Set(parts)
+	srv.WaitFor(t, func(srv *fakeslack.Server) bool {
+		texts := threadTexts(srv, "C1", root)
+		return len(texts) == 2 && texts[0] == parts[0] && texts[1] == parts[1]
+	}, 10*time.Second)
+
+	for _, m := range srv.Thread("C1", root) {
+		if m.TS != root {
+			ts = append(ts, m.TS)
+		}
+	}
+	if m, _ := srv.Message("C1", first); !strings.Contains(m.Blocks, `"action_id":"stop"`) {
+		t.Fatalf("first message does not show the button while streaming: %q", m.Blocks)
+	}
+	return r, root, ts
+}
+
+func TestActionsClearedOnFrozenFirstMessage(t *testing.T) {
+	srv, client := newFakeWorkspace(t)
+	s := startScheduler(t, client, fastConfig())
+	r, _, ts := frozenFirstMessage(t, srv, s, []string{"first part", "second"})
+	before, _ := srv.Message("C1", ts[0])
+
+	r.Finish([]string{"first part", "second, done"})
+	if err := waitReply(t, r); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := srv.Message("C1", ts[0])
+	if first.Blocks != "[]" {
+		t.Errorf("first message blocks = %q, want them cleared", first.Blocks)
+	}
+	if first.VisibleText() != "first part" {
+		t.Errorf("first message shows %q, want its unchanged text", first.VisibleText())
+	}
+	if got := first.Edits() - before.Edits(); got != 1 {
+		t.Errorf("first message got %d edits after Finish, want the one that clears its blocks", got)
+	}
+	second, _ := srv.Message("C1", ts[1])
+	if second.VisibleText() != "second, done" || second.Blocks != "" {
+		t.Errorf("second message shows %q with blocks %q, want the final text without blocks",
+			second.VisibleText(), second.Blocks)
+	}
+	if got, want := r.Edits(), first.Edits()+second.Edits(); got != want {
+		t.Errorf("Edits() = %d, fake Slack counted %d", got, want)
+	}
+}
+
+func TestActionsClearRejectedKeepsText(t *testing.T) {
+	srv, client := newFakeWorkspace(t)
+	s := startScheduler(t, client, fastConfig())
+	parts := []string{"first part", "second"}
+	r, root, _ := frozenFirstMessage(t, srv, s, parts)
+	posts, updates := len(srv.Calls("chat.postMessage")), len(srv.Calls("chat.update"))
+
+	srv.FailNext("chat.update", 1, fakeslack.Fault{Error: "cant_update_message"})
+	r.Finish(parts)
+	if err := waitReply(t, r); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(srv.Calls("chat.update")); got != updates+1 {
+		t.Errorf("chat.update calls went from %d to %d, want the one rejected clearing edit", updates, got)
+	}
+	if got := len(srv.Calls("chat.postMessage")); got != posts {
+		t.Errorf("chat.postMessage calls went from %d to %d, want no repost of shown text", posts, got)
+	}
+	if texts := threadTexts(srv, "C1", root); len(texts) != 2 {
+		t.Errorf("thread has %d replies, want 2: %q", len(texts), texts)
+	}
+}
+
+func TestActionsCodeSectionsBalanced(t *testing.T) {
+	srv, client := newFakeWorkspace(t)
+	s := startScheduler(t, client, fastConfig())
+
+	r := s.StartWithOptions("C1", "100.000001", "…", ReplyOptions{Actions: stopButton()})
+	ts := placeholderTS(t, r)
+	var code strings.Builder
+	code.WriteString("```\n")
+	for code.Len() < 3800 {
+		code.WriteString("echo \"line of the script\" &gt;&gt; out.log\n")
+	}
+	code.WriteString("```")
+	text := code.String()
+	r.Set([]string{text})
+	srv.WaitFor(t, func(srv *fakeslack.Server) bool {
+		m, _ := srv.Message("C1", ts)
+		return m.Text == text
+	}, 10*time.Second)
+
+	m, _ := srv.Message("C1", ts)
+	var blocks []struct {
+		Type string `json:"type"`
+		Text struct {
+			Text string `json:"text"`
+		} `json:"text"`
+	}
+	if err := json.Unmarshal([]byte(m.Blocks), &blocks); err != nil {
+		t.Fatalf("blocks %q: %v", m.Blocks, err)
+	}
+	if len(blocks) != 3 {
+		t.Fatalf("got %d blocks, want two sections and the actions", len(blocks))
+	}
+	for i, b := range blocks[:2] {
+		if n := strings.Count(b.Text.Text, "```"); n != 2 {
+			t.Errorf("section %d has %d fences, want the code block closed and reopened", i, n)
+		}
+	}
+	r.Finish([]string{text})
+	if err := waitReply(t, r); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -84,7 +84,7 @@ func (s *Scheduler) collect(now time.Time, next *time.Time) (posts, updates []ca
 				}
 				mayPost := previousPosted
 				previousPosted = m.ts != ""
-				if m.inFlight || (m.ts != "" && m.sent == m.text) {
+				if m.inFlight || !r.needsWrite(m) {
 					continue
 				}
 				if m.ts == "" {

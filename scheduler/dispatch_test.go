@@ -84,3 +84,34 @@ func TestEditIntervalDelaysIntermediateEdits(t *testing.T) {
 		})
 	}
 }
+
+func TestClearingActionsIsFinalPriority(t *testing.T) {
+	tests := []struct {
+		name      string
+		final     bool
+		wantToken bool
+	}{
+		{"streaming, text unchanged", false, false},
+		{"final, text unchanged", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := fastConfig()
+			cfg.UpdateBurst = 5
+			cfg.UpdateLimiter = newStepLimiter(0)
+			s := New(newFakeSlack(), cfg)
+			r := shownReply(t, s)
+			r.actions.block = stopButton()
+			m := r.parts[0].msgs[0]
+			m.sent, m.hasBlocks = m.text, true
+			r.final = tt.final
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+
+			s.dispatch(ctx, time.Now())
+			if s.tokenWaiting != tt.wantToken {
+				t.Errorf("token requested = %v, want %v", s.tokenWaiting, tt.wantToken)
+			}
+		})
+	}
+}

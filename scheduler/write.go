@@ -99,7 +99,7 @@ func (s *Scheduler) handleResult(w write) {
 		m.ts = w.ts
 	}
 	m.sent = w.text
-	if w.blocks != nil || w.clearBlocks {
+	if w.method == methodPost || w.blocks != nil || w.clearBlocks {
 		m.hasBlocks = w.blocks != nil
 	}
 	if w.method == methodUpdate {
@@ -149,11 +149,24 @@ func (s *Scheduler) handleError(w write, now time.Time) {
 }
 
 // giveUp handles a write that cannot succeed as it is: an edit is posted as a new message
-// in the thread instead, and a failed post fails the reply.
+// in the thread instead, and a failed post fails the reply. An edit that only clears the
+// blocks of a message whose text Slack already shows is dropped, so that the text does
+// not appear twice.
 func (s *Scheduler) giveUp(w write) {
 	r, m := w.r, w.m
 	if w.method == methodPost {
 		s.fail(r, fmt.Errorf("post message in channel %s: %w", r.channel, w.err))
+		return
+	}
+	if w.clearBlocks && w.text == m.sent {
+		s.log.Warn("message cannot be edited, its actions stay",
+			"channel", r.channel,
+			"thread_ts", r.threadTS,
+			"ts", m.ts,
+			"err", w.err)
+		m.hasBlocks = false
+		m.attempts = 0
+		m.retryAt = time.Time{}
 		return
 	}
 	s.log.Warn("message cannot be edited, posting its text as a new message",
@@ -163,6 +176,7 @@ func (s *Scheduler) giveUp(w write) {
 		"err", w.err)
 	m.ts = ""
 	m.sent = ""
+	m.hasBlocks = false // the message to post has none yet
 	m.attempts = 0
 	m.retryAt = time.Time{}
 }
@@ -204,7 +218,7 @@ func (s *Scheduler) checkDone(r *Reply) {
 	}
 	for _, p := range r.parts {
 		for _, m := range p.msgs {
-			if m.text != "" && (m.inFlight || m.ts == "" || m.sent != m.text) {
+			if m.text != "" && (m.inFlight || r.needsWrite(m)) {
 				return
 			}
 		}
@@ -259,6 +273,12 @@ func (s *Scheduler) sweepChannels(now time.Time) {
 			delete(s.channels, id)
 		}
 	}
+}
+
+// needsWrite reports whether Slack does not show m as it should be yet: m is not posted,
+// shows older text, or shows Actions after the final text.
+func (r *Reply) needsWrite(m *message) bool {
+	return m.ts == "" || m.sent != m.text || r.final && m.hasBlocks
 }
 
 // isPlaceholder reports whether writing m now would send the placeholder.
