@@ -12,6 +12,7 @@ import (
 
 	"github.com/tessbot/tessbot/bot"
 	"github.com/tessbot/tessbot/internal/faketess"
+	"github.com/tessbot/tessbot/internal/tcpproxy"
 	"github.com/tessbot/tessbot/internal/testredis"
 	"github.com/tessbot/tessbot/threadstore"
 )
@@ -87,9 +88,9 @@ func TestRedisOutageDuringReply(t *testing.T) {
 	if err != nil {
 		t.Fatalf("parse the test url: %v", err)
 	}
-	proxy := startProxy(t, server.Host)
+	proxy := tcpproxy.Start(t, server.Host)
 	viaProxy := *server
-	viaProxy.Host = proxy.addr
+	viaProxy.Host = proxy.Addr()
 	h := newHarness(t)
 	h.env["REDIS_URL"] = viaProxy.String()
 	h.env["REDIS_KEY_PREFIX"] = prefix
@@ -118,7 +119,7 @@ func TestRedisOutageDuringReply(t *testing.T) {
 		t.Errorf("root_id of the turn during the outage = %d, want %d", execs[1].RootID, execs[0].ExecutionID)
 	}
 
-	if err := proxy.Start(); err != nil {
+	if err := proxy.Restart(); err != nil {
 		t.Fatalf("restart the proxy: %v", err)
 	}
 	store, err := threadstore.OpenRedis(context.Background(), testredis.URL(), threadstore.Options{KeyPrefix: prefix})

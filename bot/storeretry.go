@@ -19,8 +19,8 @@ type retryPolicy struct {
 	attempts int           // tries before the write is given up
 }
 
-// defaultStoreRetry retries a write for about four minutes, long enough for a Redis
-// failover or restart.
+// defaultStoreRetry retries a write 12 times, with jittered waits that add up to two to
+// four minutes, which is long enough for a Redis failover or restart.
 var defaultStoreRetry = retryPolicy{first: time.Second, max: 30 * time.Second, attempts: 12}
 
 // errSuperseded ends the retries of a thread write that a later write of the same thread

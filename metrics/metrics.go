@@ -26,8 +26,8 @@ const (
 	Stopped
 )
 
-// Event types counted by EventReceived. Any other type is counted as "other", so that a
-// label value cannot come from outside the code.
+// eventTypes lists the event types that EventReceived counts by name. Any other type is
+// counted as "other", so that a label value cannot come from outside the code.
 var eventTypes = map[string]bool{
 	"app_mention": true,
 	"message":     true,

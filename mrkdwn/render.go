@@ -27,7 +27,7 @@ func parse(src []byte, refs []parser.Reference) ast.Node {
 	return markdown.Parser().Parse(text.NewReader(src), parser.WithContext(ctx))
 }
 
-// Markers of the list levels, from the outermost.
+// bullets are the markers of the list levels, from the outermost.
 var bullets = [...]string{"•", "◦", "▪"}
 
 // listIndent is the indentation of each list level.

@@ -31,9 +31,9 @@ type Stream struct {
 	refs   []parser.Reference // link reference definitions in the frozen text
 }
 
-// NewStream returns a Stream whose parts are at most limit characters (runes) long. The
-// length is measured by Length, in UTF-16 code units, so a character outside the Basic
-// Multilingual Plane, such as most emoji, counts as two. A limit of zero or less means
+// NewStream returns a Stream whose parts are at most limit long, as Length measures it in
+// UTF-16 code units, so a character outside the Basic Multilingual Plane, such as most
+// emoji, counts as two. A limit of zero or less means
 // DefaultLimit; a limit below MinLimit is raised to MinLimit.
 func NewStream(limit int) *Stream {
 	if limit <= 0 {

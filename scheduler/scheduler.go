@@ -1,7 +1,7 @@
 // Package scheduler owns every Slack write of streaming replies. It keeps only the newest
 // text of each message, sends first and final texts before intermediate edits, shares the
 // per-method rate budget fairly between replies, and pauses a method for every reply when
-// Slack answers 429.
+// Slack responds with 429.
 package scheduler
 
 import (

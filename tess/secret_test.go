@@ -62,6 +62,19 @@ func checkNoSecret(t *testing.T, name string, err error, logs *logBuffer) {
 	}
 }
 
+// checkCallsHideKey calls Execute, Agent and Wait on c and checks that each one fails
+// without the key in its error or in logs.
+func checkCallsHideKey(t *testing.T, c *Client, logs *logBuffer) {
+	t.Helper()
+	ctx := testContext(t)
+	_, err := c.Execute(ctx, ExecuteRequest{AgentID: "7", Message: "hi"}, nil)
+	checkNoSecret(t, "execute", err, logs)
+	_, err = c.Agent(ctx, "7")
+	checkNoSecret(t, "agent", err, logs)
+	_, err = c.Wait(ctx, 9, nil)
+	checkNoSecret(t, "wait", err, logs)
+}
+
 func TestKeyNeverInTransportErrors(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -87,14 +100,7 @@ func TestKeyNeverInTransportErrors(t *testing.T) {
 			logs := &logBuffer{}
 			cfg := fastConfig(echoServer(t, tt.respond), secretKey, logs)
 			cfg.PollDeadline = 200 * time.Millisecond
-			c := New(cfg)
-			ctx := testContext(t)
-			_, err := c.Execute(ctx, ExecuteRequest{AgentID: "7", Message: "hi"}, nil)
-			checkNoSecret(t, "execute", err, logs)
-			_, err = c.Agent(ctx, "7")
-			checkNoSecret(t, "agent", err, logs)
-			_, err = c.Wait(ctx, 9, nil)
-			checkNoSecret(t, "wait", err, logs)
+			checkCallsHideKey(t, New(cfg), logs)
 		})
 	}
 }
@@ -115,14 +121,7 @@ func TestKeyNeverInDecodeErrors(t *testing.T) {
 	logs := &logBuffer{}
 	cfg := fastConfig(srv.URL, secretKey, logs)
 	cfg.PollDeadline = time.Second
-	c := New(cfg)
-	ctx := testContext(t)
-	_, err := c.Execute(ctx, ExecuteRequest{AgentID: "7", Message: "hi"}, nil)
-	checkNoSecret(t, "execute", err, logs)
-	_, err = c.Agent(ctx, "7")
-	checkNoSecret(t, "agent", err, logs)
-	_, err = c.Wait(ctx, 9, nil)
-	checkNoSecret(t, "wait", err, logs)
+	checkCallsHideKey(t, New(cfg), logs)
 }
 
 func TestKeyNeverInHeaderErrors(t *testing.T) {

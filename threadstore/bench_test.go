@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/tessbot/tessbot/internal/testredis"
 )
 
 // The benchmarks measure one store operation per iteration and report operations per
@@ -19,7 +21,7 @@ func BenchmarkBolt(b *testing.B) {
 }
 
 func BenchmarkRedis(b *testing.B) {
-	s := openTestRedis(b, testRedisURL(), Options{}, newTestPrefix(b))
+	s := openTestRedis(b, testredis.URL(), Options{}, testredis.Prefix(b))
 	benchStore(b, s)
 }
 

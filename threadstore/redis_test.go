@@ -5,72 +5,16 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
+
+	"github.com/tessbot/tessbot/internal/testredis"
 )
-
-// testRedisURL returns the server that the Redis tests use: TESSBOT_TEST_REDIS_URL, or
-// database 15 of a local server.
-func testRedisURL() string {
-	if u := os.Getenv("TESSBOT_TEST_REDIS_URL"); u != "" {
-		return u
-	}
-	return "redis://127.0.0.1:6379/15"
-}
-
-// testRedisClient returns a client of the test server. Without one the test fails when
-// CI=true, and skips otherwise.
-func testRedisClient(t testing.TB) *redis.Client {
-	t.Helper()
-	opts, err := redis.ParseURL(testRedisURL())
-	if err != nil {
-		t.Fatal("TESSBOT_TEST_REDIS_URL is not a valid redis:// url")
-	}
-	client := redis.NewClient(opts)
-	t.Cleanup(func() { client.Close() })
-
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		msg := fmt.Sprintf("no redis server answers at %s (%v); start one with .ci/start-redis "+
-			"or set TESSBOT_TEST_REDIS_URL", opts.Addr, err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return client
-}
-
-// newTestPrefix returns a key prefix of its own for one test and deletes its keys when
-// the test ends, so that tests never see each other's keys or existing data.
-func newTestPrefix(t testing.TB) string {
-	t.Helper()
-	client := testRedisClient(t)
-	prefix := "tessbot:test:" + rand.Text() + ":"
-	t.Cleanup(func() { deleteKeys(t, client, prefix) })
-	return prefix
-}
-
-func deleteKeys(t testing.TB, client *redis.Client, prefix string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	iter := client.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		client.Del(ctx, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		t.Errorf("delete test keys: %v", err)
-	}
-}
 
 // openTestRedis opens a store on the test server with prefix, closed when the test ends.
 func openTestRedis(t testing.TB, url string, opts Options, prefix string) *redisStore {
@@ -85,25 +29,25 @@ func openTestRedis(t testing.TB, url string, opts Options, prefix string) *redis
 }
 
 func TestRedis(t *testing.T) {
-	testRedisClient(t)
+	testredis.Client(t)
 	testStore(t, func(t *testing.T, opts Options) Store {
-		return openTestRedis(t, testRedisURL(), opts, newTestPrefix(t))
+		return openTestRedis(t, testredis.URL(), opts, testredis.Prefix(t))
 	})
 }
 
 func TestRedisReplicasShareLock(t *testing.T) {
-	prefix := newTestPrefix(t)
-	a := openTestRedis(t, testRedisURL(), Options{}, prefix)
-	b := openTestRedis(t, testRedisURL(), Options{}, prefix)
+	prefix := testredis.Prefix(t)
+	a := openTestRedis(t, testredis.URL(), Options{}, prefix)
+	b := openTestRedis(t, testredis.URL(), Options{}, prefix)
 	checkMutualExclusion(t, a, b)
 }
 
 func TestRedisReplicasShareLimiter(t *testing.T) {
 	ctx, cancel := context.WithTimeout(testContext(t), 5*time.Second)
 	defer cancel()
-	prefix := newTestPrefix(t)
-	a := openTestRedis(t, testRedisURL(), Options{}, prefix)
-	b := openTestRedis(t, testRedisURL(), Options{}, prefix)
+	prefix := testredis.Prefix(t)
+	a := openTestRedis(t, testredis.URL(), Options{}, prefix)
+	b := openTestRedis(t, testredis.URL(), Options{}, prefix)
 	hourly := rate.Every(time.Hour)
 
 	if err := a.Limiter().Wait(ctx, "chat.update", hourly, 2); err != nil {
@@ -120,9 +64,9 @@ func TestRedisReplicasShareLimiter(t *testing.T) {
 
 func TestRedisLockOfDeadHolderExpires(t *testing.T) {
 	ctx := testContext(t)
-	client := testRedisClient(t)
-	prefix := newTestPrefix(t)
-	s := openTestRedis(t, testRedisURL(), Options{}, prefix)
+	client := testredis.Client(t)
+	prefix := testredis.Prefix(t)
+	s := openTestRedis(t, testredis.URL(), Options{}, prefix)
 
 	// A replica that died while holding the lock left its token with an expiry.
 	if err := client.Set(ctx, prefix+"lock:k", "dead-replica", 500*time.Millisecond).Err(); err != nil {
@@ -145,10 +89,10 @@ func TestRedisLockOfDeadHolderExpires(t *testing.T) {
 
 func TestRedisLockRenewedUntilHolderStops(t *testing.T) {
 	ctx := testContext(t)
-	client := testRedisClient(t)
-	prefix := newTestPrefix(t)
-	holder := openTestRedis(t, testRedisURL(), Options{}, prefix)
-	other := openTestRedis(t, testRedisURL(), Options{}, prefix)
+	client := testredis.Client(t)
+	prefix := testredis.Prefix(t)
+	holder := openTestRedis(t, testredis.URL(), Options{}, prefix)
+	other := openTestRedis(t, testredis.URL(), Options{}, prefix)
 	// The holder renews every ttl/3, so the lock is lost only when its renewal stalls for
 	// two thirds of ttl, 2s, far longer than the stalls of a loaded test machine.
 	const ttl = 3 * time.Second
@@ -201,12 +145,12 @@ func (b *syncBuffer) String() string {
 
 func TestRedisLostLockStaysWithNewHolder(t *testing.T) {
 	ctx := testContext(t)
-	client := testRedisClient(t)
-	prefix := newTestPrefix(t)
+	client := testredis.Client(t)
+	prefix := testredis.Prefix(t)
 	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	old := openTestRedis(t, testRedisURL(), Options{Logger: logger}, prefix)
-	next := openTestRedis(t, testRedisURL(), Options{}, prefix)
+	old := openTestRedis(t, testredis.URL(), Options{Logger: logger}, prefix)
+	next := openTestRedis(t, testredis.URL(), Options{}, prefix)
 
 	unlockOld, err := old.Lock(ctx, "k", 300*time.Millisecond)
 	if err != nil {
@@ -233,9 +177,9 @@ func TestRedisLostLockStaysWithNewHolder(t *testing.T) {
 
 func TestRedisCloseReleasesLocks(t *testing.T) {
 	ctx := testContext(t)
-	client := testRedisClient(t)
-	prefix := newTestPrefix(t)
-	s := openTestRedis(t, testRedisURL(), Options{}, prefix)
+	client := testredis.Client(t)
+	prefix := testredis.Prefix(t)
+	s := openTestRedis(t, testredis.URL(), Options{}, prefix)
 
 	if _, err := s.Lock(ctx, "k", time.Hour); err != nil {
 		t.Fatalf("Lock: %v", err)
@@ -250,9 +194,9 @@ func TestRedisCloseReleasesLocks(t *testing.T) {
 
 func TestRedisPutThreadRefreshesTTL(t *testing.T) {
 	ctx := testContext(t)
-	client := testRedisClient(t)
-	prefix := newTestPrefix(t)
-	s := openTestRedis(t, testRedisURL(), Options{ThreadTTL: time.Hour}, prefix)
+	client := testredis.Client(t)
+	prefix := testredis.Prefix(t)
+	s := openTestRedis(t, testredis.URL(), Options{ThreadTTL: time.Hour}, prefix)
 	key := ThreadKey{"C01", "1.0"}
 	redisKey := prefix + "thread:C01:1.0"
 
@@ -277,8 +221,8 @@ func TestRedisPutThreadRefreshesTTL(t *testing.T) {
 
 func TestRedisDefaultKeyPrefix(t *testing.T) {
 	ctx := testContext(t)
-	client := testRedisClient(t)
-	s, err := OpenRedis(ctx, testRedisURL(), Options{})
+	client := testredis.Client(t)
+	s, err := OpenRedis(ctx, testredis.URL(), Options{})
 	if err != nil {
 		t.Fatalf("OpenRedis: %v", err)
 	}

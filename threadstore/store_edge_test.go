@@ -11,13 +11,15 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tessbot/tessbot/internal/testredis"
 )
 
 func TestRedisMarkSeenAcrossReplicas(t *testing.T) {
-	prefix := newTestPrefix(t)
+	prefix := testredis.Prefix(t)
 	replicas := []Store{
-		openTestRedis(t, testRedisURL(), Options{}, prefix),
-		openTestRedis(t, testRedisURL(), Options{}, prefix),
+		openTestRedis(t, testredis.URL(), Options{}, prefix),
+		openTestRedis(t, testredis.URL(), Options{}, prefix),
 	}
 	ctx := testContext(t)
 	for round := range 20 {
@@ -150,10 +152,10 @@ func TestBoltUseAfterClose(t *testing.T) {
 }
 
 func TestRedisUseAfterClose(t *testing.T) {
-	prefix := newTestPrefix(t)
+	prefix := testredis.Prefix(t)
 	opts := Options{}
 	opts.keyPrefix = prefix
-	s, err := openRedis(context.Background(), testRedisURL(), opts.withDefaults())
+	s, err := openRedis(context.Background(), testredis.URL(), opts.withDefaults())
 	if err != nil {
 		t.Fatalf("open redis store: %v", err)
 	}
@@ -166,7 +168,7 @@ func TestLockCancelledContext(t *testing.T) {
 			return openTestBolt(t, filepath.Join(t.TempDir(), "tessbot.db"), Options{})
 		},
 		"redis": func(t *testing.T) Store {
-			return openTestRedis(t, testRedisURL(), Options{}, newTestPrefix(t))
+			return openTestRedis(t, testredis.URL(), Options{}, testredis.Prefix(t))
 		},
 	}
 	for name, open := range stores {

@@ -161,7 +161,7 @@ func OpenBolt(path string, opts Options) (Store, error) {
 	return openBolt(path, opts.withDefaults())
 }
 
-// OpenRedis connects to the Redis server at url (redis://…) and checks that it answers.
+// OpenRedis connects to the Redis server at url (redis://…) and pings it.
 // Errors name the server address but never the URL, which may contain a password.
 func OpenRedis(ctx context.Context, url string, opts Options) (Store, error) {
 	return openRedis(ctx, url, opts.withDefaults())

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 )
@@ -15,6 +16,22 @@ const waitTimeout = 10 * time.Second
 // newClient returns a slack-go client pointed at fake, as the bot builds it.
 func newClient(fake *Server) *slack.Client {
 	return slack.New(fake.BotToken(), slack.OptionAppLevelToken(fake.AppToken()), slack.OptionAPIURL(fake.APIURL()))
+}
+
+// dialSocket opens a Socket Mode connection to fake with a raw WebSocket client, closed
+// when t ends. It returns the connection and the URL that it dialled.
+func dialSocket(t *testing.T, fake *Server) (*websocket.Conn, string) {
+	t.Helper()
+	_, wsURL, err := newClient(fake).StartSocketModeContext(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return ws, wsURL
 }
 
 // testBot is a slack-go Socket Mode client connected to a fake. It acks every envelope

@@ -296,15 +296,7 @@ func TestBlockActionInteractive(t *testing.T) {
 
 func TestServerSendsPings(t *testing.T) {
 	fake := New(t, WithPingInterval(20*time.Millisecond))
-	_, wsURL, err := newClient(fake).StartSocketModeContext(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
+	ws, _ := dialSocket(t, fake)
 	pings := make(chan struct{}, 10)
 	ws.SetPingHandler(func(string) error {
 		select {
@@ -331,15 +323,7 @@ func TestServerSendsPings(t *testing.T) {
 
 func TestTicketSingleUse(t *testing.T) {
 	fake := New(t)
-	_, wsURL, err := newClient(fake).StartSocketModeContext(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
+	_, wsURL := dialSocket(t, fake)
 	if _, _, err := websocket.DefaultDialer.Dial(wsURL, nil); err == nil {
 		t.Error("a used ticket was accepted again")
 	}
@@ -347,15 +331,7 @@ func TestTicketSingleUse(t *testing.T) {
 
 func TestBadFrameCounted(t *testing.T) {
 	fake := New(t)
-	_, wsURL, err := newClient(fake).StartSocketModeContext(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
+	ws, _ := dialSocket(t, fake)
 	_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"payload":{}}`))
 	_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"envelope_id":"e1","payload":{"text":"ok"}}`))
 	fake.WaitFor(t, func(s *Server) bool { return len(s.Acks()) == 1 }, waitTimeout)

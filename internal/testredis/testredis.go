@@ -37,7 +37,7 @@ func Client(t testing.TB) *redis.Client {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := client.Ping(ctx).Err(); err != nil {
-		msg := fmt.Sprintf("no redis server answers at %s (%v); start one with .ci/start-redis "+
+		msg := fmt.Sprintf("no redis server responds at %s (%v); start one with .ci/start-redis "+
 			"or set TESSBOT_TEST_REDIS_URL", opts.Addr, err)
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
