@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -141,10 +142,10 @@ func TestMainReplicasAnswerEachMessageOnce(t *testing.T) {
 
 func TestMainReplicasShareUpdateBudget(t *testing.T) {
 	s := startReplicas(t)
-	const messages = 12
-	answer := strings.Repeat("Each replica edits this answer as it streams. ", 4)
+	const messages = 24
+	answer := strings.Repeat("Each replica edits this answer as it streams. ", 8)
 	for range messages {
-		s.tess.Queue(faketess.Script{Deltas: faketess.SplitText(answer, 10), Delay: 20 * time.Millisecond})
+		s.tess.Queue(faketess.Script{Deltas: faketess.SplitText(answer, 40), Delay: 50 * time.Millisecond})
 	}
 
 	roots := make([]string, messages)
@@ -163,9 +164,20 @@ func TestMainReplicasShareUpdateBudget(t *testing.T) {
 	}
 
 	// Alone, each replica would spend the whole budget, twice what Slack allows the app.
-	if got := s.slack.Count("chat.update").RateLimited; got != 0 {
-		t.Errorf("chat.update calls rejected with 429 = %d, want 0 with a shared budget", got)
+	// The bound counts calls against the span in which they arrived, so a loaded machine
+	// that delays calls only stretches the span and loosens the bound. Two extra seconds of
+	// budget cover calls granted while the first one was still on its way.
+	calls := s.slack.Calls("chat.update")
+	if len(calls) == 0 {
+		t.Fatal("no chat.update calls reached Slack")
 	}
+	span := calls[len(calls)-1].At.Sub(calls[0].At)
+	allowed := replicaUpdateBurst + int(math.Ceil((span.Seconds()+2)*replicaUpdatesPerMinute/60))
+	if len(calls) > allowed {
+		t.Errorf("chat.update calls = %d in %v, want at most %d under one shared budget",
+			len(calls), span, allowed)
+	}
+	t.Logf("chat.update calls = %d in %v, at most %d allowed", len(calls), span, allowed)
 	for _, r := range s.replicas {
 		if got := r.logLines("reply finished", "outcome=completed"); got != messages/2 {
 			t.Errorf("%s completed %d replies, want %d", r.name, got, messages/2)

@@ -98,7 +98,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	)
 	auth, err := api.AuthTestContext(ctx)
 	if err != nil {
-		return fmt.Errorf("slack auth.test: %w", err)
+		return fmt.Errorf("slack auth.test: %w", withTokenHint(err, "SLACK_BOT_TOKEN"))
 	}
 	logger.Info("slack auth ok", "bot_user_id", auth.UserID, "team_id", auth.TeamID)
 
@@ -261,4 +261,21 @@ func NewLogger(w io.Writer, cfg Config) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// slackAuthErrors are the Slack error codes that mean the token itself was rejected.
+var slackAuthErrors = []string{
+	"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
+	"not_allowed_token_type",
+}
+
+// withTokenHint adds to err which variable to fix when Slack rejected the token itself, so
+// that a start-up failure names the setting as the check command does.
+func withTokenHint(err error, variable string) error {
+	for _, code := range slackAuthErrors {
+		if strings.Contains(err.Error(), code) {
+			return fmt.Errorf("%w: Slack rejected %s, copy the token from the app's settings again", err, variable)
+		}
+	}
+	return err
 }

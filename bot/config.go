@@ -107,7 +107,8 @@ func Variables() []Variable {
 }
 
 // LoadConfig reads Config from the environment and validates it. The error lists every
-// missing or invalid variable and what it expects; it never contains a secret value.
+// missing required variable, or else the first value that does not parse, or else every
+// invalid value, each with what it expects. It never contains a secret value.
 func LoadConfig() (Config, error) {
 	var errs []error
 	for _, v := range Variables() {

@@ -81,7 +81,7 @@ func (b *bot) readEvents(ctx context.Context, sm *socketmode.Client, socketDone 
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("socket mode stopped: %w", err)
+			return fmt.Errorf("socket mode stopped: %w", withTokenHint(err, "SLACK_APP_TOKEN"))
 		case evt := <-sm.Events:
 			b.handleSocketEvent(ctx, sm, evt, incoming)
 		}

@@ -200,7 +200,9 @@ func TestStartFails(t *testing.T) {
 		{"rejected tess key", func(h *harness) { h.env["TESS_API_KEY"] = "tess-wrong-key-123" }, "API key was rejected"},
 		{"unknown agent", func(h *harness) { h.env["TESS_AGENT_ID"] = "404" }, "agent was not found"},
 		{"rejected slack token", func(h *harness) { h.env["SLACK_BOT_TOKEN"] = "xoxb-wrong-token-456" }, "invalid_auth"},
+		{"rejected slack token named", func(h *harness) { h.env["SLACK_BOT_TOKEN"] = "xoxb-wrong-token-456" }, "rejected SLACK_BOT_TOKEN"},
 		{"rejected app token", func(h *harness) { h.env["SLACK_APP_TOKEN"] = "xapp-wrong-token-789" }, "invalid_auth"},
+		{"rejected app token named", func(h *harness) { h.env["SLACK_APP_TOKEN"] = "xapp-wrong-token-789" }, "rejected SLACK_APP_TOKEN"},
 		{"invalid configuration", func(h *harness) { h.env["MESSAGE_LIMIT"] = "5" }, "MESSAGE_LIMIT"},
 	}
 	for _, tt := range tests {

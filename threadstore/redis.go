@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"sync"
 	"time"
@@ -41,6 +42,9 @@ func openRedis(ctx context.Context, rawURL string, opts Options) (*redisStore, e
 		return nil, fmt.Errorf("invalid redis url: %w", err)
 	}
 
+	// go-redis has one package-wide logger, which otherwise prints dial failures to stderr
+	// outside the bot's log. The store opened last receives its messages.
+	redis.SetLogger(redisLogger{log: opts.Logger})
 	client := redis.NewClient(ropts)
 	if err := client.Ping(ctx).Err(); err != nil {
 		client.Close()
@@ -237,4 +241,14 @@ func (s *redisStore) Close() error {
 		s.closeErr = s.client.Close()
 	})
 	return s.closeErr
+}
+
+// redisLogger passes the messages of go-redis, such as failed dials during an outage, to
+// slog as warnings.
+type redisLogger struct {
+	log *slog.Logger
+}
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis client message", "detail", fmt.Sprintf(format, v...))
 }

@@ -268,3 +268,17 @@ func TestOpenRedisErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestRedisLoggerWritesWarning(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, nil))
+	redisLogger{log: logger}.Printf(context.Background(), "dial tcp %s: connection refused", "127.0.0.1:1")
+
+	out := buf.String()
+	if !strings.Contains(out, "level=WARN") {
+		t.Errorf("log %q is not a warning", out)
+	}
+	if !strings.Contains(out, `detail="dial tcp 127.0.0.1:1: connection refused"`) {
+		t.Errorf("log %q lacks the go-redis message", out)
+	}
+}
