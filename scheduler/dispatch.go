@@ -71,19 +71,21 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) time.Time {
 }
 
 // collect lists the writes that may go out now, and moves next to the earliest time a
-// write that must still wait becomes ready.
+// write that must still wait becomes ready. A message is posted only once Slack shows the
+// newest text of the message before it. So a message that msg_too_long cuts, or that a
+// rejected edit posts again, still comes before the next message in the thread.
 func (s *Scheduler) collect(now time.Time, next *time.Time) (posts, updates []candidate) {
 	posts, updates = s.postBuf[:0], s.updateBuf[:0]
 	for _, r := range s.active {
-		previousPosted := true
+		previousShown := true
 		for i, p := range r.parts {
 			lastPart := i == len(r.parts)-1
 			for j, m := range p.msgs {
 				if m.text == "" {
 					continue
 				}
-				mayPost := previousPosted
-				previousPosted = m.ts != ""
+				mayPost := previousShown
+				previousShown = !m.inFlight && !r.needsWrite(m)
 				if m.inFlight || !r.needsWrite(m) {
 					continue
 				}

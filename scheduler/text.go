@@ -44,6 +44,7 @@ func (r *Reply) apply(s *Scheduler, want []string, finished bool) {
 			"thread_ts", r.threadTS,
 			"parts", len(want),
 			"posted_parts", len(r.parts))
+		r.keepShown(len(want))
 	}
 
 	for i, text := range want {
@@ -60,6 +61,19 @@ func (r *Reply) apply(s *Scheduler, want []string, finished bool) {
 		}
 	}
 	r.final = finished
+}
+
+// keepShown leaves the messages of the parts from index from on with the text Slack
+// shows, so that a message not posted yet is not posted and an intermediate text not sent
+// yet is not sent. A write in flight still completes.
+func (r *Reply) keepShown(from int) {
+	for _, p := range r.parts[from:] {
+		for _, m := range p.msgs {
+			if !m.inFlight {
+				m.text = m.sent
+			}
+		}
+	}
 }
 
 // layout distributes the text of p over its messages.
