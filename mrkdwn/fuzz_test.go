@@ -25,6 +25,8 @@ var fuzzSeeds = []string{
 	"a  \nb\\\nc",
 	"👨‍👩‍👧‍👦🇧🇷 ção\x00\xff",
 	"***a** b*",
+	"中文**粗体**中文 a**b**c x`y`z 「*斜体*」",
+	"a<br>\nb <br> c",
 	"<div>\n<b>x</b>\n</div>\n\n<!-- c -->",
 	"Heading\n---\n\n* * *",
 }

@@ -3,6 +3,8 @@ package mrkdwn
 import (
 	"bytes"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/yuin/goldmark/ast"
 	east "github.com/yuin/goldmark/extension/ast"
@@ -18,6 +20,19 @@ const (
 // labelPipe replaces | in link labels, where Slack would read it as the separator.
 const labelPipe = "¦"
 
+// zeroWidthSpace separates a formatting marker from a letter, digit or non-ASCII
+// punctuation mark next to it. Slack formats *x*, _x_, ~x~ and `x` only at a word
+// boundary, so a marker inside a word, as in a**b**c or in Chinese and Japanese text
+// without spaces, would show as a character.
+// NOTE: which neighbours stop Slack from formatting is an estimate from reports of
+// Japanese text; ASCII punctuation such as (*x*) formats without help.
+const zeroWidthSpace = "\u200b"
+
+// needsBoundary reports whether a formatting marker next to r needs a zeroWidthSpace.
+func needsBoundary(r rune) bool {
+	return isWordRune(r) || r >= utf8.RuneSelf && unicode.IsPunct(r)
+}
+
 func (r *renderer) inlines(parent ast.Node) {
 	for n := parent.FirstChild(); n != nil; n = n.NextSibling() {
 		r.inline(n)
@@ -27,7 +42,16 @@ func (r *renderer) inlines(parent ast.Node) {
 func (r *renderer) inline(n ast.Node) {
 	switch n := n.(type) {
 	case *ast.Text:
-		r.text(n.Segment.Value(r.src), n.IsRaw())
+		value := n.Segment.Value(r.src)
+		if afterBreakTag(n, r.src) {
+			// The <br> already ended the line, so the spaces and the line break after it
+			// would only indent the next line or leave a blank one.
+			value = bytes.TrimLeft(value, " \t")
+			if len(value) == 0 && n.SoftLineBreak() {
+				return
+			}
+		}
+		r.text(value, n.IsRaw())
 		if n.HardLineBreak() || n.SoftLineBreak() {
 			r.lineBreak()
 		}
@@ -72,6 +96,9 @@ func (r *renderer) text(value []byte, raw bool) {
 		r.scratch = appendUnescaped(r.scratch[:0], value)
 		value = r.scratch
 	}
+	if first, _ := utf8.DecodeRune(value); len(r.out) == r.closed && needsBoundary(first) {
+		r.out = append(r.out, zeroWidthSpace...)
+	}
 	r.out = appendEscaped(r.out, value, false)
 }
 
@@ -96,8 +123,14 @@ func (r *renderer) isOpen(marker string) bool {
 	return false
 }
 
+// pushMark opens a mark, after a zeroWidthSpace when the text before it needs one.
 func (r *renderer) pushMark(open, close string) {
-	r.marks = append(r.marks, mark{open: open, close: close, at: len(r.out)})
+	last, _ := utf8.DecodeLastRune(r.out)
+	spaced := len(r.out) > 0 && needsBoundary(last)
+	if spaced {
+		r.out = append(r.out, zeroWidthSpace...)
+	}
+	r.marks = append(r.marks, mark{open: open, close: close, at: len(r.out), spaced: spaced})
 	r.out = append(r.out, open...)
 }
 
@@ -116,11 +149,16 @@ func (r *renderer) closeMark(m mark) {
 		end--
 	}
 	if end == start {
-		r.out = append(r.out[:m.at], r.out[start:]...)
+		at := m.at
+		if m.spaced {
+			at -= len(zeroWidthSpace)
+		}
+		r.out = append(r.out[:at], r.out[start:]...)
 		return
 	}
 	spaces := len(r.out) - end
 	r.out = append(r.out[:end], m.close...)
+	r.closed = len(r.out)
 	r.out = append(r.out, strings.Repeat(" ", spaces)...)
 	r.spans = append(r.spans, span{start: start, end: end, open: m.open, close: m.close})
 }
@@ -135,7 +173,7 @@ func (r *renderer) lineBreak() {
 	r.out = append(r.out, '\n')
 	r.out = append(r.out, r.prefix...)
 	for i := range r.marks {
-		r.marks[i].at = len(r.out)
+		r.marks[i].at, r.marks[i].spaced = len(r.out), false
 		r.out = append(r.out, r.marks[i].open...)
 	}
 }
@@ -237,6 +275,12 @@ func linkable(url string) bool {
 		}
 	}
 	return false
+}
+
+// afterBreakTag reports whether the node before n is an HTML line break.
+func afterBreakTag(n ast.Node, src []byte) bool {
+	raw, ok := n.PreviousSibling().(*ast.RawHTML)
+	return ok && isBreakTag(raw.Segments.Value(src))
 }
 
 // isBreakTag reports whether raw is an HTML line break such as <br> or <br />, which

@@ -3,7 +3,8 @@
 //
 // The conversion walks the syntax tree that goldmark builds with its GitHub extensions.
 // Bold, italic and strikethrough become *x*, _x_ and ~x~; links and images become
-// <url|label>; headings become bold lines; lists keep their numbers and get •, ◦ and ▪
+// <url|label>, and a marker inside a word gets a zero-width space beside it so that Slack
+// still formats it; headings become bold lines; lists keep their numbers and get •, ◦ and ▪
 // by depth, with four spaces of indentation per level; quotes become "> " lines; code
 // blocks lose their language tag; tables become aligned columns in a code block; rules
 // become a line. In all text, code included, &, < and > become entities, so an agent that

@@ -22,12 +22,16 @@ import (
 //     [docs](https://exa, an autolink or HTML tag, an entity, or a bare URL;
 //   - the unfinished row of a table, or the unfinished first line of an HTML block;
 //   - a paragraph that starts like a link reference definition ("[id]: "), which renders
-//     as nothing once complete.
+//     as nothing once complete;
+//   - an incomplete UTF-8 sequence at the end, which would show as U+FFFD.
 //
 // Code blocks are shown as they grow, except for such a marker line, and the renderer
 // closes their fence.
 func holdBack(src []byte, doc ast.Node) int {
 	end := len(src)
+	if complete := completeRunes(src); complete < end {
+		return complete
+	}
 	last := lineStart(src, end)
 	leaf := lastLeaf(doc)
 	hold := end
@@ -64,6 +68,20 @@ func holdBack(src []byte, doc ast.Node) int {
 		return from + openConstruct(src[from:end], true)
 	}
 	return end
+}
+
+// completeRunes returns the length of src without the incomplete UTF-8 sequence at its
+// end, if any.
+func completeRunes(src []byte) int {
+	for i := len(src) - 1; i >= 0 && i >= len(src)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(src[i]) {
+			if !utf8.FullRune(src[i:]) {
+				return i
+			}
+			break
+		}
+	}
+	return len(src)
 }
 
 // lastLeaf returns the block that contains the end of the document.

@@ -59,6 +59,8 @@ func TestUpdatePartialTail(t *testing.T) {
 		{"half url word", "Visit htt", "Visit"},
 		{"half html comment", "a <!-- note ->", "a"},
 		{"word like url start", "What the h", "What the"},
+		{"half character", "Olá, mundo \xe4\xb8", "Olá, mundo"},
+		{"half character after bold", "中文**\xe7\xb2", "中文"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

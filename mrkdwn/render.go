@@ -75,7 +75,8 @@ func (c blockCtx) hasMarker() bool {
 // mark is an inline marker written and not yet closed.
 type mark struct {
 	open, close string
-	at          int // offset of the open marker in the output
+	at          int  // offset of the open marker in the output
+	spaced      bool // a zeroWidthSpace is written before the open marker
 }
 
 // renderer writes mrkdwn for one parsed document.
@@ -87,13 +88,14 @@ type renderer struct {
 	tops    []int
 	prefix  string // written after each line break inside the current block
 	maxLink int    // links whose markup is longer render as text; 0 means no maximum
+	closed  int    // offset just after the last closing marker written, or -1
 	heading bool
 	scratch []byte
 }
 
 // render converts the document doc, parsed from src, to mrkdwn.
 func render(src []byte, doc ast.Node, maxLink int) rendered {
-	r := renderer{src: src, maxLink: maxLink, out: make([]byte, 0, len(src)+len(src)/8+16)}
+	r := renderer{src: src, maxLink: maxLink, closed: -1, out: make([]byte, 0, len(src)+len(src)/8+16)}
 	r.blocks(doc, blockCtx{}, "\n\n")
 	return rendered{text: string(r.out), spans: r.spans, tops: r.tops}
 }

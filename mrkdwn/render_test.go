@@ -40,6 +40,15 @@ func TestRenderInline(t *testing.T) {
 		{"hard break", "a  \nb", "a\nb"},
 		{"backslash hard break", "a\\\nb", "a\nb"},
 		{"html break", "a<br>b<br/>c", "a\nb\nc"},
+		{"html break at line end", "a<br>\nb", "a\nb"},
+		{"html break between spaces", "a <br> b", "a \nb"},
+		{"bold inside word", "a**b**c", "a" + zeroWidthSpace + "*b*" + zeroWidthSpace + "c"},
+		{"italic inside word", "un*real*ly", "un" + zeroWidthSpace + "_real_" + zeroWidthSpace + "ly"},
+		{"bold between CJK", "中文**粗体**中文", "中文" + zeroWidthSpace + "*粗体*" + zeroWidthSpace + "中文"},
+		{"bold before CJK punctuation", "「**粗体**」。", "「" + zeroWidthSpace + "*粗体*" + zeroWidthSpace + "」。"},
+		{"code inside word", "a`b`c", "a" + zeroWidthSpace + "`b`" + zeroWidthSpace + "c"},
+		{"bold beside punctuation", "(**a**), \"*b*\"", "(*a*), \"_b_\""},
+		{"nested bold italic inside word", "x***y***z", "x" + zeroWidthSpace + "_*y*_" + zeroWidthSpace + "z"},
 	})
 }
 

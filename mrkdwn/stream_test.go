@@ -240,3 +240,40 @@ func TestStreamTestdataSmallLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamByteDeltas feeds short agent answers one byte at a time, so every delta edge
+// falls inside some construct, and checks that no edit shows Markdown link or bold
+// syntax that the final text does not contain.
+func TestStreamByteDeltas(t *testing.T) {
+	answers := []string{
+		"Here is ***very*** important and **bold _it_** text, then _it **b**_ end.\n",
+		"中文**粗体**中文，日本語の*強調*です。**Bold**, (*it*) and \"**q**\".\n",
+		"See [a|b](https://x.io) and [wiki](https://en.wikipedia.org/wiki/Go_(language)).\n",
+		"Use [the docs][d].\n\n[d]: https://docs.example.com/a?b=1&c=2\n",
+		"Ping <!channel> and <@U123>, code `<!here>` and www.example.com/x?a=1&b=2.\n",
+		"- [ ] todo\n- [x] done\n\n3. third\n4. fourth\n   - nested **b**\n",
+		"| col | code |\n|---|---|\n| a | `x \\| y` |\n",
+		"> Quote:\n> - a\n>\n> ```\n> code\n> ```\n\n````md\n```go\nx := 1\n```\n````\n",
+		"## Title ##\r\n\r\nLine one  \r\nLine two<br>\r\nend\r\n",
+	}
+	for _, in := range answers {
+		for _, limit := range []int{MinLimit, DefaultLimit} {
+			final := strings.Join(Split(in, limit), "\n")
+			s := NewStream(limit)
+			var prev []string
+			for end := 1; end <= len(in); end++ {
+				parts := s.Update(in[:end], false)
+				if msg := checkUpdate(prev, parts, limit, false); msg != "" {
+					t.Fatalf("limit %d, %q: %s", limit, in[:end], msg)
+				}
+				for _, syntax := range []string{"](", "**", "\ufffd"} {
+					shownText := strings.Join(parts, "\n")
+					if strings.Contains(shownText, syntax) && !strings.Contains(final, syntax) {
+						t.Fatalf("limit %d, %q: edit shows %q:\n%s", limit, in[:end], syntax, shownText)
+					}
+				}
+				prev = parts
+			}
+		}
+	}
+}
