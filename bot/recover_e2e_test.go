@@ -162,3 +162,43 @@ func TestRecoveredThreadContinuesConversation(t *testing.T) {
 		t.Errorf("root_id of the next turn = %d, want the recovered execution %d", got, left.pending.ExecutionID)
 	}
 }
+
+func TestRecoverEditsRecordedParts(t *testing.T) {
+	h := newHarness(t)
+	h.env["MESSAGE_LIMIT"] = "200"
+	long := strings.Repeat("A recovered answer of two parts edits both messages. ", 5)
+	parts := mrkdwn.NewStream(recoveryLimit).Update(long, true)
+	if len(parts) != 2 {
+		t.Fatalf("the answer renders to %d parts, want 2", len(parts))
+	}
+	left := h.leaveReply(h.runExecution(faketess.Script{Deltas: faketess.SplitText(long, 4)}))
+	api := slack.New(h.slack.BotToken(), slack.OptionAPIURL(h.slack.APIURL()))
+	_, secondTS, err := api.PostMessage(channelID,
+		slack.MsgOptionText("second part, partial", false),
+		slack.MsgOptionTS(left.threadTS))
+	if err != nil {
+		t.Fatalf("post second part: %v", err)
+	}
+	left.pending.PartTS = []string{left.pending.MessageTS, secondTS}
+	h.putPending(left)
+
+	h.start()
+	h.waitVisible(channelID, left.pending.MessageTS, parts[0])
+	h.waitVisible(channelID, secondTS, parts[1])
+	if err := h.stop(); err != nil {
+		t.Fatalf("bot.Run: %v", err)
+	}
+
+	replies := h.botReplies(channelID, left.threadTS)
+	if len(replies) != 2 {
+		t.Fatalf("bot messages in the thread = %d, want the 2 recorded ones: %s", len(replies), h.slack.Summary())
+	}
+	for i, ts := range left.pending.PartTS {
+		if replies[i].TS != ts {
+			t.Errorf("bot message %d has ts %s, want the recorded %s", i, replies[i].TS, ts)
+		}
+		if got := replies[i].VisibleText(); got != parts[i] {
+			t.Errorf("bot message %d shows %q, want part %q", i, got, parts[i])
+		}
+	}
+}

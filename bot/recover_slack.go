@@ -26,33 +26,35 @@ const (
 // channel the bot has left. Trying it again at the next start would fail the same way.
 var errSlackRejected = errors.New("rejected by slack")
 
-// rewriteReply shows parts in the reply of p: the first in place of the message
-// p.MessageTS, without the Stop button it may show, and the others as new messages in
-// the thread. When Slack rejects the edit, for example because the message was deleted,
-// every part goes out as a new message, as the scheduler does with a reply.
-//
-// NOTE: parts after the first that the stopped process had already posted are not
-// recorded, so a recovered answer longer than one message repeats them.
+// rewriteReply shows parts in the reply of p. It edits in place the messages that p
+// records as posted, without the Stop button the first may show, and posts the parts
+// beyond them as new messages in the thread. A record without p.PartTS, written by an
+// older version, records only p.MessageTS. When Slack rejects an edit, for example because
+// the message was deleted, that part and every later one go out as new messages, so that
+// the parts stay in order.
 func (b *bot) rewriteReply(p threadstore.Pending, parts []string, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(b.writeCtx, finalWaitTimeout)
 	defer cancel()
 
-	err := b.writeSlack(ctx, b.updates, func(ctx context.Context) error {
-		_, _, _, err := b.api.UpdateMessageContext(ctx, p.Channel, p.MessageTS,
-			slack.MsgOptionText(parts[0], false),
-			slack.MsgOptionBlocks())
-		return err
-	})
-	switch {
-	case errors.Is(err, errSlackRejected):
-		log.Warn("edit of the interrupted reply rejected; posting it as a new message", "err", err)
-	case err != nil:
-		return fmt.Errorf("update message: %w", err)
-	default:
-		parts = parts[1:]
+	posted := p.PartTS
+	if len(posted) == 0 {
+		posted = []string{p.MessageTS}
 	}
-
-	for _, part := range parts {
+	for i, part := range parts {
+		if i < len(posted) && posted[i] != "" {
+			err := b.editPart(ctx, p.Channel, posted[i], part)
+			switch {
+			case errors.Is(err, errSlackRejected):
+				log.Warn("edit of the interrupted reply rejected; posting the rest as new messages",
+					"part_ts", posted[i],
+					"err", err)
+				posted = nil
+			case err != nil:
+				return fmt.Errorf("update message %s: %w", posted[i], err)
+			default:
+				continue
+			}
+		}
 		err := b.writeSlack(ctx, b.posts, func(ctx context.Context) error {
 			_, _, err := b.api.PostMessageContext(ctx, p.Channel,
 				slack.MsgOptionText(part, false),
@@ -64,6 +66,16 @@ func (b *bot) rewriteReply(p threadstore.Pending, parts []string, log *slog.Logg
 		}
 	}
 	return nil
+}
+
+// editPart replaces the text of the message ts with part and removes its blocks.
+func (b *bot) editPart(ctx context.Context, channel, ts, part string) error {
+	return b.writeSlack(ctx, b.updates, func(ctx context.Context) error {
+		_, _, _, err := b.api.UpdateMessageContext(ctx, channel, ts,
+			slack.MsgOptionText(part, false),
+			slack.MsgOptionBlocks())
+		return err
+	})
 }
 
 // writeSlack calls write once limiter allows it, and again after a rate limit or a

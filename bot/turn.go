@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,7 +39,8 @@ type turn struct {
 	started    time.Time
 
 	placeholderTS string
-	storedRoot    int64 // root_id the store had for the thread when the turn started
+	partTS        []string // ts of the reply's messages in the pending record
+	storedRoot    int64    // root_id the store had for the thread when the turn started
 	rootID        int64
 	executionID   int64
 	savedRoot     bool
@@ -172,8 +174,23 @@ func (t *turn) awaitPlaceholder() bool {
 		return false
 	}
 	t.placeholderTS = ts
+	t.partTS = t.reply.Timestamps()
 	t.putPending()
 	return true
+}
+
+// recordParts rewrites the pending record when the reply posted a message since the last
+// record, so that a recovery edits that message instead of posting its part again.
+//
+// NOTE: a message posted after the last Tess event, while the final text goes out, is not
+// recorded, so a crash in that window can still make a recovery repeat that part.
+func (t *turn) recordParts() {
+	ts := t.reply.Timestamps()
+	if slices.Equal(ts, t.partTS) {
+		return
+	}
+	t.partTS = ts
+	t.putPending()
 }
 
 func (t *turn) putPending() {
@@ -185,6 +202,7 @@ func (t *turn) putPending() {
 		MessageTS:   t.placeholderTS,
 		ExecutionID: t.executionID,
 		StartedAt:   t.started,
+		PartTS:      t.partTS,
 	})
 	if err != nil {
 		t.b.metrics.StoreError("put_pending")
@@ -202,6 +220,7 @@ func (t *turn) onProgress(p tess.Progress) {
 		t.executionID = p.ExecutionID
 		t.putPending()
 	}
+	t.recordParts()
 	if p.Text == t.text {
 		return
 	}
@@ -283,6 +302,7 @@ func (t *turn) finish(res *tess.Result, err error) {
 	if t.fileNote != "" {
 		parts = withNote(parts, t.fileNote, t.b.cfg.MessageLimit)
 	}
+	t.recordParts()
 	t.reply.Finish(t.keepCount(parts))
 	t.awaitFinal()
 }

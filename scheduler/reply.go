@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -28,6 +29,9 @@ type Reply struct {
 	err    error         // set before done is closed
 
 	actions actionState // set by StartWithOptions
+
+	tsMu       sync.Mutex
+	timestamps []string // copy of the messages' ts for Timestamps, written by Run
 
 	// The fields below are owned by the goroutine of Run.
 	placeholder  string
@@ -114,6 +118,31 @@ func (r *Reply) PlaceholderTS(ctx context.Context) (string, error) {
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
+}
+
+// Timestamps returns the ts of each Slack message of the reply posted so far, in order:
+// one per part, or several for a part that Slack made the scheduler cut. A message not
+// posted yet, or being posted again because Slack rejected its edit, has "".
+func (r *Reply) Timestamps() []string {
+	r.tsMu.Lock()
+	defer r.tsMu.Unlock()
+	return slices.Clone(r.timestamps)
+}
+
+// recordTimestamps copies the messages' ts for Timestamps. Only Run calls it.
+func (r *Reply) recordTimestamps() {
+	var all []string
+	for _, p := range r.parts {
+		for _, m := range p.msgs {
+			all = append(all, m.ts)
+		}
+	}
+	for len(all) > 0 && all[len(all)-1] == "" {
+		all = all[:len(all)-1]
+	}
+	r.tsMu.Lock()
+	r.timestamps = all
+	r.tsMu.Unlock()
 }
 
 // Set replaces the text that the reply should show, one string per message. Only the

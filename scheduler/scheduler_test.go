@@ -199,6 +199,30 @@ func TestReplyMultipleParts(t *testing.T) {
 	}
 }
 
+func TestReplyTimestamps(t *testing.T) {
+	fake := newFakeSlack()
+	s := startScheduler(t, fake, fastConfig())
+
+	r := s.Start("C1", "100.000001", "…")
+	ts := placeholderTS(t, r)
+	if got := r.Timestamps(); !slices.Equal(got, []string{ts}) {
+		t.Errorf("Timestamps after the placeholder = %q, want %q", got, []string{ts})
+	}
+	r.Finish([]string{"part one", "part two", "part three"})
+	if err := waitReply(t, r); err != nil {
+		t.Fatalf("wait: %v", err)
+	}
+
+	posts := fake.recorded("post")
+	if len(posts) != 3 {
+		t.Fatalf("posts = %q, want the placeholder and two parts", texts(posts))
+	}
+	want := []string{posts[0].ts, posts[1].ts, posts[2].ts}
+	if got := r.Timestamps(); !slices.Equal(got, want) {
+		t.Errorf("Timestamps = %q, want the ts of the posts in order %q", got, want)
+	}
+}
+
 func TestReplyFinalTextWithoutSetInBetween(t *testing.T) {
 	fake := newFakeSlack()
 	s := startScheduler(t, fake, fastConfig())

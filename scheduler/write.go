@@ -97,6 +97,7 @@ func (s *Scheduler) handleResult(w write) {
 	}
 	if w.method == methodPost {
 		m.ts = w.ts
+		r.recordTimestamps()
 	}
 	m.sent = w.text
 	if w.method == methodPost || w.blocks != nil || w.clearBlocks {

@@ -29,6 +29,7 @@ type pendingRecord struct {
 	MessageTS   string    `json:"message_ts"`
 	ExecutionID int64     `json:"execution_id"`
 	StartedAt   time.Time `json:"started_at"`
+	PartTS      []string  `json:"part_ts,omitempty"`
 }
 
 // threadID returns the key of a thread within the threads bucket or key space.

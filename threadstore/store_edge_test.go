@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/tessbot/tessbot/internal/testredis"
 )
 
@@ -208,5 +210,59 @@ func testMarkSeenLongestTTL(t *testing.T, open openFunc) {
 		if first, err := s.MarkSeen(ctx, id, ttl); err != nil || first {
 			t.Errorf("second MarkSeen with ttl %v = %v, %v; want false, nil", ttl, first, err)
 		}
+	}
+}
+
+func testPendingPartTS(t *testing.T, open openFunc) {
+	ctx := testContext(t)
+	s := open(t, Options{})
+	p := Pending{Channel: "C01", ThreadTS: "1.0", MessageTS: "1.5", ExecutionID: 7, StartedAt: time.Now()}
+
+	// The turn replaces the record each time another message of the reply is posted.
+	for _, partTS := range [][]string{{"1.5"}, {"1.5", "", "1.9"}} {
+		p.PartTS = partTS
+		if err := s.PutPending(ctx, p); err != nil {
+			t.Fatalf("PutPending(%v): %v", partTS, err)
+		}
+		checkPending(t, s, p)
+	}
+}
+
+func testPendingWithoutPartTS(t *testing.T, open openFunc) {
+	s := open(t, Options{})
+	startedAt := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	old := `{"channel":"C01","thread_ts":"1.0","message_ts":"1.5","execution_id":7,` +
+		`"started_at":"2025-03-04T05:06:07Z"}`
+	putRawPending(t, s, pendingID("C01", "1.5"), old)
+
+	got, err := s.PendingReplies(testContext(t))
+	if err != nil {
+		t.Fatalf("PendingReplies: %v", err)
+	}
+	want := Pending{Channel: "C01", ThreadTS: "1.0", MessageTS: "1.5", ExecutionID: 7, StartedAt: startedAt}
+	checkPending(t, s, want)
+	if len(got) == 1 && got[0].PartTS != nil {
+		t.Errorf("PartTS of a record without it = %q, want nil", got[0].PartTS)
+	}
+}
+
+// putRawPending writes data as the stored pending record id, bypassing the codec, as an
+// older version of the bot would have written it.
+func putRawPending(t *testing.T, s Store, id, data string) {
+	t.Helper()
+	ctx := testContext(t)
+	var err error
+	switch s := s.(type) {
+	case *boltStore:
+		err = s.update(ctx, func(tx *bolt.Tx) error {
+			return tx.Bucket(pendingBucket).Put([]byte(id), []byte(data))
+		})
+	case *redisStore:
+		err = s.client.HSet(ctx, s.key("pending"), id, data).Err()
+	default:
+		t.Fatalf("store %T has no raw access", s)
+	}
+	if err != nil {
+		t.Fatalf("write raw pending record: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,6 +29,8 @@ func testStore(t *testing.T, open openFunc) {
 		{"files oldest first", testFilesOrder},
 		{"file missing", testFileMissing},
 		{"pending replies", testPending},
+		{"pending part ts", testPendingPartTS},
+		{"pending record without part ts", testPendingWithoutPartTS},
 		{"lock mutual exclusion", testLockExclusion},
 		{"lock wait honours ctx", testLockWaitCtx},
 		{"lock released on ctx cancel", testLockReleasedOnCancel},
@@ -337,7 +340,8 @@ func checkPending(t *testing.T, s Store, want ...Pending) {
 	for i := range want {
 		g, w := got[i], want[i]
 		if g.Channel != w.Channel || g.ThreadTS != w.ThreadTS || g.MessageTS != w.MessageTS ||
-			g.ExecutionID != w.ExecutionID || !g.StartedAt.Equal(w.StartedAt) {
+			g.ExecutionID != w.ExecutionID || !g.StartedAt.Equal(w.StartedAt) ||
+			!slices.Equal(g.PartTS, w.PartTS) {
 			t.Errorf("PendingReplies[%d] = %+v, want %+v", i, g, w)
 		}
 	}

@@ -51,6 +51,9 @@ type Pending struct {
 	MessageTS   string // the placeholder message being edited
 	ExecutionID int64  // Tess execution id; 0 until the first event arrives
 	StartedAt   time.Time
+	// PartTS holds the ts of each Slack message of the reply posted so far, in order, with
+	// "" for a message not posted yet. It is nil in records written before it existed.
+	PartTS []string
 }
 
 // Store is everything the bot persists. Implementations are safe for concurrent use.
