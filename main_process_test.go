@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tessbot/tessbot/internal/fakeslack"
 	"github.com/tessbot/tessbot/internal/faketess"
+	"github.com/tessbot/tessbot/internal/syncbuf"
 	"github.com/tessbot/tessbot/mrkdwn"
 )
 
@@ -22,7 +21,7 @@ type botProcess struct {
 	t      *testing.T
 	name   string
 	cmd    *exec.Cmd
-	logs   *syncBuffer
+	logs   *syncbuf.Buffer
 	exited chan struct{}
 	err    error // the result of Wait, set before exited is closed
 }
@@ -32,7 +31,7 @@ type botProcess struct {
 func startBot(t *testing.T, name string, env map[string]string) *botProcess {
 	t.Helper()
 	cmd, _ := command(t, env)
-	p := &botProcess{t: t, name: name, cmd: cmd, logs: &syncBuffer{}, exited: make(chan struct{})}
+	p := &botProcess{t: t, name: name, cmd: cmd, logs: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	cmd.Stderr = p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -161,22 +160,4 @@ func waitReplies(t *testing.T, slack *fakeslack.Server, channel, threadTS string
 // final returns the mrkdwn parts that the final Markdown text renders to with limit.
 func final(markdown string, limit int) []string {
 	return mrkdwn.NewStream(limit).Update(markdown, true)
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -110,7 +110,7 @@ func TestHealth(t *testing.T) {
 	}{
 		{"healthy", true, threadstore.ErrNotFound, ""},
 		{"socket down", false, threadstore.ErrNotFound, "socket mode is not connected"},
-		{"store down", true, errStoreDown, "store is not answering"},
+		{"store down", true, errStoreDown, "store is not responding"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -194,9 +194,9 @@ func botGoroutines() []string {
 }
 
 // settledBotGoroutines returns the bot's goroutines that are still there after a short
-// grace. A worker calls WaitGroup.Done in a defer, so Run can return while the worker is
-// between that call and its exit; the grace lets such goroutines finish, but is far shorter
-// than the reconnect backoff of a leaked Socket Mode client.
+// grace. A worker calls WaitGroup.Done in a defer, so Run can return before the worker has
+// exited. The grace lets such goroutines finish, and it is far shorter than the reconnect
+// backoff of a leaked Socket Mode client.
 func settledBotGoroutines() []string {
 	deadline := time.Now().Add(2 * time.Second)
 	for {

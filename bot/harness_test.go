@@ -1,18 +1,17 @@
 package bot_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tessbot/tessbot/bot"
 	"github.com/tessbot/tessbot/internal/fakeslack"
 	"github.com/tessbot/tessbot/internal/faketess"
+	"github.com/tessbot/tessbot/internal/syncbuf"
 	"github.com/tessbot/tessbot/mrkdwn"
 	"github.com/tessbot/tessbot/scheduler"
 	"github.com/tessbot/tessbot/tess"
@@ -35,7 +34,7 @@ type harness struct {
 	tess    *faketess.Server
 	dataDir string
 	env     map[string]string // overrides of the test defaults, applied at start
-	logs    *syncBuffer
+	logs    *syncbuf.Buffer
 
 	cancel context.CancelFunc
 	done   chan error
@@ -49,7 +48,7 @@ func newHarness(t testing.TB, slackOpts ...fakeslack.Option) *harness {
 		tess:    faketess.New(t),
 		dataDir: t.TempDir(),
 		env:     map[string]string{},
-		logs:    &syncBuffer{},
+		logs:    &syncbuf.Buffer{},
 	}
 	t.Cleanup(func() {
 		h.stopIfRunning()
@@ -271,22 +270,4 @@ func lastUserMessage(rec faketess.ExecuteRecord) string {
 		}
 	}
 	return ""
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -149,7 +149,7 @@ func (b *bot) health() error {
 	_, err := b.store.Thread(ctx, threadstore.ThreadKey{Channel: "healthz", ThreadTS: "0"})
 	if err != nil && !errors.Is(err, threadstore.ErrNotFound) {
 		b.metrics.StoreError("health")
-		return fmt.Errorf("store is not answering: %w", err)
+		return fmt.Errorf("store is not responding: %w", err)
 	}
 	return nil
 }

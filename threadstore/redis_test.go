@@ -7,12 +7,12 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/time/rate"
 
+	"github.com/tessbot/tessbot/internal/syncbuf"
 	"github.com/tessbot/tessbot/internal/testredis"
 )
 
@@ -125,29 +125,11 @@ func TestRedisLockRenewedUntilHolderStops(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestRedisLostLockStaysWithNewHolder(t *testing.T) {
 	ctx := testContext(t)
 	client := testredis.Client(t)
 	prefix := testredis.Prefix(t)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	old := openTestRedis(t, testredis.URL(), Options{Logger: logger}, prefix)
 	next := openTestRedis(t, testredis.URL(), Options{}, prefix)
